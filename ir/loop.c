@@ -1,0 +1,213 @@
+/* Loop-IR construction. Builders fold integer constant arithmetic, so index
+ * expressions for static shapes stay small and readable when printed. */
+#include "loop.h"
+
+#include <stdlib.h>
+
+#include "util.h"
+
+const char *const dlc_lx_names[DLC_LX_NUM] = {
+#define X(id, name, n) [DLC_LX_##id] = name,
+#include "loop.def"
+#undef X
+};
+const int dlc_lx_arity[DLC_LX_NUM] = {
+#define X(id, name, n) [DLC_LX_##id] = n,
+#include "loop.def"
+#undef X
+};
+const char *const dlc_loop_kind_names[4] = {
+    [DLC_LOOP_SERIAL] = "serial",
+    [DLC_LOOP_PARALLEL] = "parallel",
+    [DLC_LOOP_VECTORIZED] = "vectorized",
+    [DLC_LOOP_UNROLLED] = "unrolled",
+};
+
+dlc_lmodule *dlc_lmodule_new(const char *name, int ninputs, int noutputs) {
+  dlc_lmodule *m = dlc_xcalloc(1, sizeof *m);
+  m->arena = dlc_arena_new();
+  m->name = dlc_arena_strdup(m->arena, name);
+  m->ninputs = ninputs;
+  m->noutputs = noutputs;
+  m->inputs = dlc_arena_alloc(m->arena, sizeof(dlc_lbuf *) * (size_t)(ninputs + 1));
+  m->outputs = dlc_arena_alloc(m->arena, sizeof(dlc_lbuf *) * (size_t)(noutputs + 1));
+  return m;
+}
+
+void dlc_lmodule_free(dlc_lmodule *m) {
+  if (!m)
+    return;
+  for (int i = 0; i < m->nkernels; i++) {
+    free(m->kernels[i]->params);
+    free(m->kernels[i]->locals);
+  }
+  free(m->kernels);
+  free(m->bufs);
+  dlc_arena_free(m->arena);
+  free(m);
+}
+
+dlc_lbuf *dlc_lmodule_add_buf(dlc_lmodule *m, dlc_buf_kind kind,
+                              const char *name, const dlc_type *t) {
+  dlc_lbuf *b = dlc_arena_alloc(m->arena, sizeof *b);
+  b->id = m->nbufs;
+  b->kind = kind;
+  b->name = dlc_arena_strdup(m->arena, name);
+  b->type = *t;
+  DLC_PUSH(m->bufs, m->nbufs, m->capbufs, b);
+  return b;
+}
+
+dlc_kernel *dlc_lmodule_add_kernel(dlc_lmodule *m, const char *name) {
+  dlc_kernel *k = dlc_arena_alloc(m->arena, sizeof *k);
+  k->name = dlc_arena_strdup(m->arena, name);
+  DLC_PUSH(m->kernels, m->nkernels, m->capkernels, k);
+  return k;
+}
+
+void dlc_kernel_use(dlc_kernel *k, dlc_lbuf *buf) {
+  for (int i = 0; i < k->nparams; i++)
+    if (k->params[i] == buf)
+      return;
+  DLC_PUSH(k->params, k->nparams, k->capparams, buf);
+}
+
+dlc_lvar *dlc_lvar_new(dlc_lmodule *m, dlc_dtype t, const char *prefix) {
+  dlc_lvar *v = dlc_arena_alloc(m->arena, sizeof *v);
+  v->id = m->next_var++;
+  v->dtype = t;
+  v->name = dlc_arena_printf(m->arena, "%s%d", prefix, v->id);
+  return v;
+}
+
+dlc_lvar *dlc_kernel_local(dlc_lmodule *m, dlc_kernel *k, dlc_dtype t) {
+  dlc_lvar *v = dlc_lvar_new(m, t, "t");
+  DLC_PUSH(k->locals, k->nlocals, k->caplocals, v);
+  return v;
+}
+
+static dlc_lexpr *node(dlc_lmodule *m, dlc_lx_kind k, dlc_dtype t) {
+  dlc_lexpr *e = dlc_arena_alloc(m->arena, sizeof *e);
+  e->kind = k;
+  e->dtype = t;
+  return e;
+}
+
+dlc_lexpr *dlc_lx_int(dlc_lmodule *m, int64_t v) {
+  dlc_lexpr *e = node(m, DLC_LX_ICONST, DLC_I64);
+  e->i = v;
+  return e;
+}
+
+dlc_lexpr *dlc_lx_float(dlc_lmodule *m, dlc_dtype t, double v) {
+  dlc_lexpr *e = node(m, DLC_LX_FCONST, t);
+  e->f = v;
+  return e;
+}
+
+dlc_lexpr *dlc_lx_const(dlc_lmodule *m, dlc_dtype t, double v) {
+  if (dlc_dtype_is_float(t))
+    return dlc_lx_float(m, t, v);
+  dlc_lexpr *e = dlc_lx_int(m, (int64_t)v);
+  e->dtype = t;
+  return e;
+}
+
+dlc_lexpr *dlc_lx_var(dlc_lmodule *m, dlc_lvar *v) {
+  dlc_lexpr *e = node(m, DLC_LX_VAR, v->dtype);
+  e->var = v;
+  return e;
+}
+
+dlc_lexpr *dlc_lx_load(dlc_lmodule *m, dlc_lbuf *b, dlc_lexpr *index) {
+  dlc_lexpr *e = node(m, DLC_LX_LOAD, b->type.dtype);
+  e->buf = b;
+  e->a[0] = index;
+  return e;
+}
+
+dlc_lexpr *dlc_lx_unary(dlc_lmodule *m, dlc_lx_kind k, dlc_lexpr *a) {
+  DLC_ASSERT(dlc_lx_arity[k] == 1 && k != DLC_LX_LOAD && k != DLC_LX_CAST);
+  dlc_lexpr *e = node(m, k, a->dtype);
+  e->a[0] = a;
+  return e;
+}
+
+static bool is_int(const dlc_lexpr *e, int64_t v) {
+  return e->kind == DLC_LX_ICONST && e->i == v;
+}
+
+dlc_lexpr *dlc_lx_binary(dlc_lmodule *m, dlc_lx_kind k, dlc_lexpr *a,
+                         dlc_lexpr *b) {
+  DLC_ASSERT(dlc_lx_arity[k] == 2);
+  DLC_ASSERT(a->dtype == b->dtype);
+  if (a->dtype == DLC_I64 && a->kind == DLC_LX_ICONST &&
+      b->kind == DLC_LX_ICONST) {
+    switch (k) {
+    case DLC_LX_ADD: return dlc_lx_int(m, a->i + b->i);
+    case DLC_LX_SUB: return dlc_lx_int(m, a->i - b->i);
+    case DLC_LX_MUL: return dlc_lx_int(m, a->i * b->i);
+    default: break;
+    }
+  }
+  /* index algebra: x+0, x*1, x*0 */
+  if (a->dtype == DLC_I64) {
+    if (k == DLC_LX_ADD && is_int(b, 0))
+      return a;
+    if (k == DLC_LX_ADD && is_int(a, 0))
+      return b;
+    if (k == DLC_LX_MUL && is_int(b, 1))
+      return a;
+    if (k == DLC_LX_MUL && is_int(a, 1))
+      return b;
+    if (k == DLC_LX_MUL && (is_int(a, 0) || is_int(b, 0)))
+      return dlc_lx_int(m, 0);
+  }
+  dlc_lexpr *e = node(m, k, a->dtype);
+  e->a[0] = a;
+  e->a[1] = b;
+  return e;
+}
+
+dlc_lexpr *dlc_lx_cast(dlc_lmodule *m, dlc_dtype to, dlc_lexpr *a) {
+  if (a->dtype == to)
+    return a;
+  dlc_lexpr *e = node(m, DLC_LX_CAST, to);
+  e->a[0] = a;
+  return e;
+}
+
+dlc_lstmt *dlc_ls_loop(dlc_lmodule *m, dlc_lvar *var, int64_t extent,
+                       dlc_loop_kind kind, dlc_lstmt *body) {
+  dlc_lstmt *s = dlc_arena_alloc(m->arena, sizeof *s);
+  s->kind = DLC_LS_LOOP;
+  s->var = var;
+  s->extent = extent;
+  s->loop_kind = kind;
+  s->body = body;
+  return s;
+}
+
+dlc_lstmt *dlc_ls_store(dlc_lmodule *m, dlc_lbuf *b, dlc_lexpr *index,
+                        dlc_lexpr *value) {
+  dlc_lstmt *s = dlc_arena_alloc(m->arena, sizeof *s);
+  s->kind = DLC_LS_STORE;
+  s->buf = b;
+  s->index = index;
+  s->value = value;
+  return s;
+}
+
+dlc_lstmt *dlc_ls_assign(dlc_lmodule *m, dlc_lvar *var, dlc_lexpr *value) {
+  dlc_lstmt *s = dlc_arena_alloc(m->arena, sizeof *s);
+  s->kind = DLC_LS_ASSIGN;
+  s->var = var;
+  s->value = value;
+  return s;
+}
+
+void dlc_ls_append(dlc_lstmt **head, dlc_lstmt *s) {
+  while (*head)
+    head = &(*head)->next;
+  *head = s;
+}

@@ -1,0 +1,148 @@
+/* The loop IR: each kernel is a nest of loops over flat buffers with loads,
+ * stores and scalar arithmetic; a module lists its buffers and the kernels in
+ * the order the host function calls them. Both backends start here, and the
+ * schedule (loop kinds, tiling) is made at this level. */
+#ifndef DLC_LOOP_H
+#define DLC_LOOP_H
+
+#include "graph.h"
+
+typedef enum dlc_buf_kind {
+  DLC_BUF_INPUT,  /* the caller's input buffer `index` */
+  DLC_BUF_OUTPUT, /* the caller's output buffer `index` */
+  DLC_BUF_CONST,  /* embedded data */
+  DLC_BUF_TEMP,   /* a slice of the workspace at `offset` */
+} dlc_buf_kind;
+
+typedef struct dlc_lbuf {
+  int id;
+  dlc_buf_kind kind;
+  const char *name;
+  dlc_type type;
+  int index;          /* INPUT, OUTPUT */
+  const void *data;   /* CONST: dlc_type_bytes(&type) bytes */
+  int64_t offset;     /* TEMP: byte offset in the workspace */
+} dlc_lbuf;
+
+typedef enum dlc_lx_kind {
+#define X(id, name, n) DLC_LX_##id,
+#include "loop.def"
+#undef X
+  DLC_LX_NUM
+} dlc_lx_kind;
+
+extern const char *const dlc_lx_names[DLC_LX_NUM];
+extern const int dlc_lx_arity[DLC_LX_NUM];
+
+/* A scalar variable: a loop index (i64) or a kernel-local accumulator. */
+typedef struct dlc_lvar {
+  int id;
+  dlc_dtype dtype;
+  const char *name; /* for printing: "i3", "acc0" */
+} dlc_lvar;
+
+typedef struct dlc_lexpr dlc_lexpr;
+struct dlc_lexpr {
+  dlc_lx_kind kind;
+  dlc_dtype dtype; /* indices are I64 */
+  int64_t i;       /* ICONST */
+  double f;        /* FCONST */
+  dlc_lvar *var;   /* VAR */
+  dlc_lbuf *buf;   /* LOAD */
+  dlc_lexpr *a[2];
+};
+
+typedef enum dlc_loop_kind {
+  DLC_LOOP_SERIAL,
+  DLC_LOOP_PARALLEL,   /* iterations independent: may run on threads */
+  DLC_LOOP_VECTORIZED, /* iterations independent: run in SIMD lanes */
+  DLC_LOOP_UNROLLED,   /* fully or partly unrolled (unroll = factor) */
+} dlc_loop_kind;
+
+extern const char *const dlc_loop_kind_names[4];
+
+typedef enum dlc_ls_kind {
+  DLC_LS_LOOP,   /* for var in 0..extent: body */
+  DLC_LS_STORE,  /* buf[index] = value */
+  DLC_LS_ASSIGN, /* var = value (a local) */
+} dlc_ls_kind;
+
+typedef struct dlc_lstmt dlc_lstmt;
+struct dlc_lstmt {
+  dlc_ls_kind kind;
+  dlc_lstmt *next; /* the next statement in the same block */
+  /* LOOP */
+  dlc_lvar *var;
+  int64_t extent;
+  dlc_loop_kind loop_kind;
+  int unroll;
+  dlc_lstmt *body;
+  /* STORE */
+  dlc_lbuf *buf;
+  dlc_lexpr *index;
+  /* STORE, ASSIGN */
+  dlc_lexpr *value;
+};
+
+typedef struct dlc_kernel {
+  const char *name;
+  dlc_lbuf **params; /* the buffers it reads or writes, in order */
+  int nparams, capparams;
+  dlc_lvar **locals; /* scalars other than loop indices */
+  int nlocals, caplocals;
+  dlc_lstmt *body;
+} dlc_kernel;
+
+typedef struct dlc_lmodule {
+  dlc_arena *arena;
+  const char *name;
+  dlc_lbuf **bufs;
+  int nbufs, capbufs;
+  dlc_lbuf **inputs, **outputs; /* by index */
+  int ninputs, noutputs;
+  dlc_kernel **kernels; /* in call order */
+  int nkernels, capkernels;
+  int64_t workspace_size; /* bytes */
+  int next_var;
+} dlc_lmodule;
+
+dlc_lmodule *dlc_lmodule_new(const char *name, int ninputs, int noutputs);
+void dlc_lmodule_free(dlc_lmodule *m); /* NULL is harmless */
+
+dlc_lbuf *dlc_lmodule_add_buf(dlc_lmodule *m, dlc_buf_kind kind,
+                              const char *name, const dlc_type *t);
+dlc_kernel *dlc_lmodule_add_kernel(dlc_lmodule *m, const char *name);
+/* Adds buf to k's parameters unless already there. */
+void dlc_kernel_use(dlc_kernel *k, dlc_lbuf *buf);
+
+/* Builders; all memory is the module's arena. */
+dlc_lvar *dlc_lvar_new(dlc_lmodule *m, dlc_dtype t, const char *prefix);
+dlc_lvar *dlc_kernel_local(dlc_lmodule *m, dlc_kernel *k, dlc_dtype t);
+dlc_lexpr *dlc_lx_int(dlc_lmodule *m, int64_t v);
+dlc_lexpr *dlc_lx_float(dlc_lmodule *m, dlc_dtype t, double v);
+/* A literal of dtype t: ICONST for integer types, FCONST for floats. */
+dlc_lexpr *dlc_lx_const(dlc_lmodule *m, dlc_dtype t, double v);
+dlc_lexpr *dlc_lx_var(dlc_lmodule *m, dlc_lvar *v);
+dlc_lexpr *dlc_lx_load(dlc_lmodule *m, dlc_lbuf *b, dlc_lexpr *index);
+dlc_lexpr *dlc_lx_unary(dlc_lmodule *m, dlc_lx_kind k, dlc_lexpr *a);
+/* Binary arithmetic; with two integer constants it folds. dtype = a's. */
+dlc_lexpr *dlc_lx_binary(dlc_lmodule *m, dlc_lx_kind k, dlc_lexpr *a,
+                         dlc_lexpr *b);
+dlc_lexpr *dlc_lx_cast(dlc_lmodule *m, dlc_dtype to, dlc_lexpr *a);
+
+dlc_lstmt *dlc_ls_loop(dlc_lmodule *m, dlc_lvar *var, int64_t extent,
+                       dlc_loop_kind kind, dlc_lstmt *body);
+dlc_lstmt *dlc_ls_store(dlc_lmodule *m, dlc_lbuf *b, dlc_lexpr *index,
+                        dlc_lexpr *value);
+dlc_lstmt *dlc_ls_assign(dlc_lmodule *m, dlc_lvar *var, dlc_lexpr *value);
+/* Appends s (and its successors) to the block starting at *head. */
+void dlc_ls_append(dlc_lstmt **head, dlc_lstmt *s);
+
+/* Checks invariants: indices are I64, operand dtypes agree, buffers used by
+ * a kernel are its params, loop variables are bound where used. */
+dlc_status dlc_lmodule_verify(const dlc_lmodule *m, dlc_diag *d);
+
+/* The stable text form (dlcc --emit=loops). */
+void dlc_lmodule_print(const dlc_lmodule *m, FILE *out);
+
+#endif

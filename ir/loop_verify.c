@@ -1,0 +1,143 @@
+/* The loop-IR verifier: a failure is a compiler bug in lowering or in a
+ * loop pass, reported as an internal error naming the kernel. */
+#include <stdlib.h>
+
+#include "loop.h"
+#include "util.h"
+
+typedef struct ctx {
+  const dlc_kernel *k;
+  dlc_diag *d;
+  const dlc_lvar *scope[64]; /* enclosing loop variables */
+  int depth;
+  dlc_status st;
+} ctx;
+
+static void fail(ctx *c, const char *what) {
+  if (c->st == DLC_OK)
+    dlc_error(c->d, dlc_noloc(), "internal: loop verifier: kernel %s: %s",
+              c->k->name, what);
+  c->st = DLC_ERROR;
+}
+
+static bool is_param(const dlc_kernel *k, const dlc_lbuf *b) {
+  for (int i = 0; i < k->nparams; i++)
+    if (k->params[i] == b)
+      return true;
+  return false;
+}
+
+static bool bound(ctx *c, const dlc_lvar *v) {
+  for (int i = 0; i < c->depth; i++)
+    if (c->scope[i] == v)
+      return true;
+  for (int i = 0; i < c->k->nlocals; i++)
+    if (c->k->locals[i] == v)
+      return true;
+  return false;
+}
+
+static void expr(ctx *c, const dlc_lexpr *e) {
+  if (!e) {
+    fail(c, "missing expression");
+    return;
+  }
+  if ((int)e->kind < 0 || e->kind >= DLC_LX_NUM) {
+    fail(c, "bad expression kind");
+    return;
+  }
+  for (int i = 0; i < dlc_lx_arity[e->kind]; i++)
+    expr(c, e->a[i]);
+  if (c->st != DLC_OK)
+    return;
+  switch (e->kind) {
+  case DLC_LX_VAR:
+    if (!bound(c, e->var))
+      fail(c, "variable used outside its loop");
+    else if (e->dtype != e->var->dtype)
+      fail(c, "variable read with the wrong dtype");
+    break;
+  case DLC_LX_LOAD:
+    if (!is_param(c->k, e->buf))
+      fail(c, "load from a buffer that is not a parameter");
+    else if (e->a[0]->dtype != DLC_I64)
+      fail(c, "index is not i64");
+    else if (e->dtype != e->buf->type.dtype)
+      fail(c, "load dtype differs from the buffer's");
+    break;
+  case DLC_LX_CAST:
+  case DLC_LX_ICONST:
+  case DLC_LX_FCONST:
+    break;
+  case DLC_LX_REM:
+    if (dlc_dtype_is_float(e->dtype))
+      fail(c, "rem on floats");
+    /* fall through */
+  default:
+    for (int i = 0; i < dlc_lx_arity[e->kind]; i++)
+      if (e->a[i]->dtype != e->dtype)
+        fail(c, "operand dtypes differ");
+    break;
+  }
+}
+
+static void block(ctx *c, const dlc_lstmt *s) {
+  for (; s && c->st == DLC_OK; s = s->next) {
+    switch (s->kind) {
+    case DLC_LS_LOOP:
+      if (s->extent < 1)
+        fail(c, "loop extent below 1");
+      if (s->var->dtype != DLC_I64)
+        fail(c, "loop variable is not i64");
+      if (c->depth == 64) {
+        fail(c, "loops nested too deep");
+        return;
+      }
+      c->scope[c->depth++] = s->var;
+      block(c, s->body);
+      c->depth--;
+      break;
+    case DLC_LS_STORE:
+      expr(c, s->index);
+      expr(c, s->value);
+      if (c->st != DLC_OK)
+        return;
+      if (!is_param(c->k, s->buf))
+        fail(c, "store to a buffer that is not a parameter");
+      else if (s->buf->kind == DLC_BUF_INPUT || s->buf->kind == DLC_BUF_CONST)
+        fail(c, "store to a read-only buffer");
+      else if (s->index->dtype != DLC_I64)
+        fail(c, "index is not i64");
+      else if (s->value->dtype != s->buf->type.dtype)
+        fail(c, "stored value's dtype differs from the buffer's");
+      break;
+    case DLC_LS_ASSIGN:
+      expr(c, s->value);
+      if (c->st == DLC_OK && !bound(c, s->var))
+        fail(c, "assignment to a variable that is not a local");
+      else if (c->st == DLC_OK && s->value->dtype != s->var->dtype)
+        fail(c, "assigned value's dtype differs from the variable's");
+      break;
+    }
+  }
+}
+
+dlc_status dlc_lmodule_verify(const dlc_lmodule *m, dlc_diag *d) {
+  for (int i = 0; i < m->nkernels; i++) {
+    ctx c = {.k = m->kernels[i], .d = d, .st = DLC_OK};
+    block(&c, m->kernels[i]->body);
+    if (c.st != DLC_OK)
+      return DLC_ERROR;
+  }
+  for (int i = 0; i < m->nbufs; i++) {
+    const dlc_lbuf *b = m->bufs[i];
+    if (b->kind == DLC_BUF_TEMP &&
+        (b->offset < 0 || b->offset + (int64_t)dlc_type_bytes(&b->type) >
+                              m->workspace_size)) {
+      dlc_error(d, dlc_noloc(), "internal: loop verifier: buffer %s lies outside the workspace",
+                b->name);
+      return DLC_ERROR;
+    }
+  }
+  return DLC_OK;
+}

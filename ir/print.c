@@ -1,0 +1,122 @@
+/* The stable text form of the graph IR (dlcc --emit=graph). Values are
+ * renumbered %0, %1, ... in node order at each print, so the text depends
+ * only on the graph, never on ids or addresses. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph.h"
+#include "util.h"
+
+static void print_scalar(FILE *out, dlc_dtype t, const void *p, int64_t i) {
+  switch (t) {
+  case DLC_F32: {
+    float v = ((const float *)p)[i];
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.6g", v);
+    if (strtof(buf, NULL) != v && !isnan(v))
+      snprintf(buf, sizeof buf, "%.9g", v);
+    fputs(buf, out);
+    break;
+  }
+  case DLC_F64: {
+    double v = ((const double *)p)[i];
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.6g", v);
+    if (strtod(buf, NULL) != v && !isnan(v))
+      snprintf(buf, sizeof buf, "%.17g", v);
+    fputs(buf, out);
+    break;
+  }
+  case DLC_I32: fprintf(out, "%d", ((const int32_t *)p)[i]); break;
+  case DLC_I64: fprintf(out, "%lld", (long long)((const int64_t *)p)[i]); break;
+  default: dlc_unreachable();
+  }
+}
+
+static void print_ints(FILE *out, const int64_t *v, int n) {
+  fputc('[', out);
+  for (int i = 0; i < n; i++)
+    fprintf(out, "%s%lld", i ? "," : "", (long long)v[i]);
+  fputc(']', out);
+}
+
+static void print_ref(FILE *out, const dlc_node *n, const int *num) {
+  if (n->op == DLC_OP_INPUT || n->op == DLC_OP_WEIGHT)
+    fputs(n->name, out);
+  else
+    fprintf(out, "%%%d", num[n->id]);
+}
+
+static void print_attrs(FILE *out, const dlc_node *n) {
+  switch (dlc_ops[n->op].kind) {
+  case DLC_KIND_SOFTMAX:
+    fprintf(out, ", axis=%lld", (long long)n->attr.axis);
+    break;
+  case DLC_KIND_RESHAPE:
+    fputs(", shape=", out);
+    print_ints(out, n->attr.ints, n->attr.nints);
+    break;
+  case DLC_KIND_TRANSPOSE:
+    fputs(", perm=", out);
+    print_ints(out, n->attr.ints, n->attr.nints);
+    break;
+  default:
+    break;
+  }
+}
+
+void dlc_graph_print(const dlc_graph *g, FILE *out) {
+  int *num = dlc_xcalloc((size_t)g->next_id + 1, sizeof *num);
+  int next = 0;
+  char ts[DLC_TYPE_STRLEN];
+  fprintf(out, "model %s {\n", g->name);
+  for (int i = 0; i < g->nnodes; i++) {
+    const dlc_node *n = g->nodes[i];
+    dlc_type_str(&n->type, ts, sizeof ts);
+    if (n->op == DLC_OP_INPUT) {
+      fprintf(out, "  input %s : %s\n", n->name, ts);
+      continue;
+    }
+    if (n->op == DLC_OP_WEIGHT) {
+      fprintf(out, "  weight %s : %s\n", n->name, ts);
+      continue;
+    }
+    num[n->id] = next++;
+    fprintf(out, "  %%%d = ", num[n->id]);
+    if (n->op == DLC_OP_CONST) {
+      int64_t numel = dlc_type_numel(&n->type);
+      fputs("const ", out);
+      if (n->type.rank == 0) {
+        print_scalar(out, n->type.dtype, n->data, 0);
+      } else {
+        fputc('[', out);
+        int64_t shown = numel <= 16 ? numel : 8;
+        for (int64_t k = 0; k < shown; k++) {
+          if (k)
+            fputs(", ", out);
+          print_scalar(out, n->type.dtype, n->data, k);
+        }
+        fputs(numel > shown ? ", ...]" : "]", out);
+      }
+    } else {
+      fprintf(out, "%s(", dlc_ops[n->op].name);
+      for (int k = 0; k < n->nin; k++) {
+        if (k)
+          fputs(", ", out);
+        print_ref(out, n->in[k], num);
+      }
+      print_attrs(out, n);
+      fputc(')', out);
+    }
+    fprintf(out, " : %s\n", ts);
+  }
+  for (int i = 0; i < g->noutputs; i++) {
+    fprintf(out, "  output %s = ", g->outputs[i].name);
+    print_ref(out, g->outputs[i].node, num);
+    fputc('\n', out);
+  }
+  fputs("}\n", out);
+  free(num);
+}

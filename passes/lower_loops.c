@@ -1,0 +1,427 @@
+/* Lowering from graph IR to loop IR. Each operator becomes one kernel: a
+ * loop nest over its output with loads of its operands. The algorithm is
+ * chosen here; the schedule is the loop kinds (outer loops parallel,
+ * innermost contiguous loops vectorized), which later loop passes refine.
+ * Temporaries share the workspace: each is placed first-fit in a gap left
+ * by values whose last use has passed. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir/util.h"
+#include "lower.h"
+
+#define ALIGN 64
+
+typedef struct lower {
+  const dlc_graph *g;
+  dlc_lmodule *m;
+  dlc_lbuf **buf; /* by node id */
+  dlc_diag *d;
+} lower;
+
+/* ---- workspace planning ---- */
+
+typedef struct block {
+  int64_t off, size;
+} block;
+
+typedef struct plan {
+  block *live; /* allocated blocks, sorted by offset */
+  int n, cap;
+  int64_t peak;
+} plan;
+
+static int64_t align_up(int64_t v) { return (v + ALIGN - 1) & ~(int64_t)(ALIGN - 1); }
+
+static int64_t plan_alloc(plan *p, int64_t size) {
+  size = align_up(size ? size : 1);
+  int64_t off = 0;
+  int at = 0;
+  for (; at < p->n; at++) {
+    if (p->live[at].off - off >= size)
+      break;
+    off = p->live[at].off + p->live[at].size;
+  }
+  dlc_grow((void **)&p->live, &p->cap, p->n + 1, sizeof *p->live);
+  memmove(p->live + at + 1, p->live + at, sizeof *p->live * (size_t)(p->n - at));
+  p->live[at] = (block){off, size};
+  p->n++;
+  if (off + size > p->peak)
+    p->peak = off + size;
+  return off;
+}
+
+static void plan_free(plan *p, int64_t off) {
+  for (int i = 0; i < p->n; i++)
+    if (p->live[i].off == off) {
+      memmove(p->live + i, p->live + i + 1, sizeof *p->live * (size_t)(p->n - i - 1));
+      p->n--;
+      return;
+    }
+  dlc_unreachable();
+}
+
+/* ---- index helpers ---- */
+
+/* Flat index into a tensor of type t broadcast to the output whose loop
+ * variables are vars[0..rank-1] (right-aligned, numpy rules). */
+static dlc_lexpr *bcast_index(lower *L, const dlc_type *t, int rank,
+                              dlc_lvar **vars) {
+  dlc_lmodule *m = L->m;
+  dlc_lexpr *idx = dlc_lx_int(m, 0);
+  int64_t stride = 1;
+  for (int d = t->rank - 1; d >= 0; d--) {
+    int od = d + (rank - t->rank);
+    if (t->dims[d] != 1)
+      idx = dlc_lx_binary(m, DLC_LX_ADD, idx,
+                          dlc_lx_binary(m, DLC_LX_MUL, dlc_lx_var(m, vars[od]),
+                                        dlc_lx_int(m, stride)));
+    stride *= t->dims[d];
+  }
+  return idx;
+}
+
+/* Wraps body in loops over dims[0..rank-1] with the given variables: the
+ * outermost loop parallel, the innermost vectorized. */
+static dlc_lstmt *nest(lower *L, const int64_t *dims, int rank,
+                       dlc_lvar **vars, dlc_lstmt *body) {
+  for (int d = rank - 1; d >= 0; d--) {
+    dlc_loop_kind k = d == rank - 1 ? DLC_LOOP_VECTORIZED
+                      : d == 0      ? DLC_LOOP_PARALLEL
+                                    : DLC_LOOP_SERIAL;
+    body = dlc_ls_loop(L->m, vars[d], dims[d], k, body);
+  }
+  return body;
+}
+
+static void new_vars(lower *L, dlc_lvar **vars, int n) {
+  for (int i = 0; i < n; i++)
+    vars[i] = dlc_lvar_new(L->m, DLC_I64, "i");
+}
+
+static dlc_kernel *kernel_for(lower *L, const dlc_node *n, int seq) {
+  dlc_kernel *k = dlc_lmodule_add_kernel(
+      L->m, dlc_arena_printf(L->m->arena, "k%d_%s", seq, dlc_ops[n->op].name));
+  dlc_kernel_use(k, L->buf[n->id]);
+  for (int i = 0; i < n->nin; i++)
+    dlc_kernel_use(k, L->buf[n->in[i]->id]);
+  return k;
+}
+
+/* ---- elementwise ---- */
+
+static dlc_lexpr *scalar_op(lower *L, dlc_op op, dlc_lexpr *a, dlc_lexpr *b) {
+  dlc_lmodule *m = L->m;
+  dlc_dtype t = a->dtype;
+  switch (op) {
+  case DLC_OP_ADD: return dlc_lx_binary(m, DLC_LX_ADD, a, b);
+  case DLC_OP_SUB: return dlc_lx_binary(m, DLC_LX_SUB, a, b);
+  case DLC_OP_MUL: return dlc_lx_binary(m, DLC_LX_MUL, a, b);
+  case DLC_OP_DIV: return dlc_lx_binary(m, DLC_LX_DIV, a, b);
+  case DLC_OP_MAXIMUM: return dlc_lx_binary(m, DLC_LX_MAX, a, b);
+  case DLC_OP_MINIMUM: return dlc_lx_binary(m, DLC_LX_MIN, a, b);
+  case DLC_OP_NEG: return dlc_lx_unary(m, DLC_LX_NEG, a);
+  case DLC_OP_RELU: return dlc_lx_binary(m, DLC_LX_MAX, a, dlc_lx_const(m, t, 0));
+  case DLC_OP_SIGMOID:
+    return dlc_lx_binary(
+        m, DLC_LX_DIV, dlc_lx_const(m, t, 1),
+        dlc_lx_binary(m, DLC_LX_ADD, dlc_lx_const(m, t, 1),
+                      dlc_lx_unary(m, DLC_LX_EXP, dlc_lx_unary(m, DLC_LX_NEG, a))));
+  case DLC_OP_TANH: return dlc_lx_unary(m, DLC_LX_TANH, a);
+  case DLC_OP_EXP: return dlc_lx_unary(m, DLC_LX_EXP, a);
+  case DLC_OP_LOG: return dlc_lx_unary(m, DLC_LX_LOG, a);
+  case DLC_OP_SQRT: return dlc_lx_unary(m, DLC_LX_SQRT, a);
+  default: dlc_unreachable();
+  }
+}
+
+/* True when every operand has the output's shape or is a single element,
+ * so one flat loop covers the output. */
+static bool flat_ok(const dlc_node *n) {
+  for (int i = 0; i < n->nin; i++) {
+    const dlc_type *t = &n->in[i]->type;
+    if (dlc_type_numel(t) != 1 &&
+        (t->rank != n->type.rank ||
+         memcmp(t->dims, n->type.dims, sizeof(int64_t) * (size_t)t->rank)))
+      return false;
+  }
+  return true;
+}
+
+static void lower_elementwise(lower *L, const dlc_node *n, dlc_kernel *k) {
+  dlc_lmodule *m = L->m;
+  dlc_lexpr *v[2];
+  dlc_lstmt *body;
+  if (flat_ok(n)) {
+    dlc_lvar *i = dlc_lvar_new(m, DLC_I64, "i");
+    int64_t numel = dlc_type_numel(&n->type);
+    for (int a = 0; a < n->nin; a++) {
+      bool scalar = dlc_type_numel(&n->in[a]->type) == 1;
+      v[a] = dlc_lx_load(m, L->buf[n->in[a]->id],
+                         scalar ? dlc_lx_int(m, 0) : dlc_lx_var(m, i));
+    }
+    body = dlc_ls_store(m, L->buf[n->id], dlc_lx_var(m, i),
+                        scalar_op(L, n->op, v[0], n->nin > 1 ? v[1] : NULL));
+    body = dlc_ls_loop(m, i, numel, DLC_LOOP_VECTORIZED, body);
+  } else {
+    dlc_lvar *vars[DLC_MAX_RANK];
+    int r = n->type.rank;
+    new_vars(L, vars, r);
+    for (int a = 0; a < n->nin; a++)
+      v[a] = dlc_lx_load(m, L->buf[n->in[a]->id],
+                         bcast_index(L, &n->in[a]->type, r, vars));
+    body = dlc_ls_store(m, L->buf[n->id], bcast_index(L, &n->type, r, vars),
+                        scalar_op(L, n->op, v[0], n->nin > 1 ? v[1] : NULL));
+    body = nest(L, n->type.dims, r, vars, body);
+  }
+  k->body = body;
+}
+
+/* ---- matmul: for batch, i: c[i,:] = 0; for k: c[i,:] += a[i,k] * b[k,:] ---- */
+
+static void lower_matmul(lower *L, const dlc_node *n, dlc_kernel *k) {
+  dlc_lmodule *m = L->m;
+  const dlc_type *ta = &n->in[0]->type, *tb = &n->in[1]->type, *tc = &n->type;
+  int r = tc->rank, nb = r - 2;
+  int64_t M = tc->dims[r - 2], N = tc->dims[r - 1], K = ta->dims[ta->rank - 1];
+  dlc_lvar *bv[DLC_MAX_RANK];
+  new_vars(L, bv, nb);
+  dlc_lvar *i = dlc_lvar_new(m, DLC_I64, "i"), *j = dlc_lvar_new(m, DLC_I64, "i"),
+           *kk = dlc_lvar_new(m, DLC_I64, "i");
+  /* batch offsets, broadcast over the output's batch dims */
+  dlc_type bta = *ta, btb = *tb, btc = *tc;
+  bta.rank -= 2;
+  btb.rank -= 2;
+  btc.rank -= 2;
+  dlc_lexpr *oa = dlc_lx_binary(m, DLC_LX_MUL, bcast_index(L, &bta, nb, bv),
+                                dlc_lx_int(m, M * K));
+  dlc_lexpr *ob = dlc_lx_binary(m, DLC_LX_MUL, bcast_index(L, &btb, nb, bv),
+                                dlc_lx_int(m, K * N));
+  dlc_lexpr *oc = dlc_lx_binary(m, DLC_LX_MUL, bcast_index(L, &btc, nb, bv),
+                                dlc_lx_int(m, M * N));
+#define VAR(x) dlc_lx_var(m, x)
+#define ADD(x, y) dlc_lx_binary(m, DLC_LX_ADD, x, y)
+#define MUL(x, y) dlc_lx_binary(m, DLC_LX_MUL, x, y)
+#define INT(x) dlc_lx_int(m, x)
+  dlc_lbuf *A = L->buf[n->in[0]->id], *B = L->buf[n->in[1]->id],
+           *C = L->buf[n->id];
+  dlc_lexpr *ci = ADD(oc, ADD(MUL(VAR(i), INT(N)), VAR(j)));
+  dlc_lstmt *zero = dlc_ls_loop(
+      m, j, N, DLC_LOOP_VECTORIZED,
+      dlc_ls_store(m, C, ci, dlc_lx_const(m, tc->dtype, 0)));
+  dlc_lvar *j2 = dlc_lvar_new(m, DLC_I64, "i");
+  dlc_lexpr *ci2 = ADD(oc, ADD(MUL(VAR(i), INT(N)), VAR(j2)));
+  dlc_lvar *av = dlc_kernel_local(m, k, tc->dtype);
+  dlc_lstmt *acc = dlc_ls_store(
+      m, C, ci2,
+      ADD(dlc_lx_load(m, C, ci2),
+          MUL(VAR(av), dlc_lx_load(m, B, ADD(ob, ADD(MUL(VAR(kk), INT(N)), VAR(j2)))))));
+  dlc_lstmt *kbody = dlc_ls_assign(
+      m, av, dlc_lx_load(m, A, ADD(oa, ADD(MUL(VAR(i), INT(K)), VAR(kk)))));
+  kbody->next = dlc_ls_loop(m, j2, N, DLC_LOOP_VECTORIZED, acc);
+  zero->next = dlc_ls_loop(m, kk, K, DLC_LOOP_SERIAL, kbody);
+  dlc_lstmt *body = dlc_ls_loop(m, i, M, nb ? DLC_LOOP_SERIAL : DLC_LOOP_PARALLEL, zero);
+  for (int d = nb - 1; d >= 0; d--)
+    body = dlc_ls_loop(m, bv[d], tc->dims[d], d == 0 ? DLC_LOOP_PARALLEL : DLC_LOOP_SERIAL, body);
+  k->body = body;
+}
+
+/* ---- softmax over one axis: max, exp and sum, scale ---- */
+
+/* element (o, a, in) of a tensor viewed as [outer, len, inner] */
+static dlc_lexpr *at3(dlc_lmodule *m, dlc_lexpr *o, dlc_lexpr *a,
+                      dlc_lexpr *in, int64_t len, int64_t inner) {
+  return ADD(MUL(ADD(MUL(o, INT(len)), a), INT(inner)), in);
+}
+
+static void lower_softmax(lower *L, const dlc_node *n, dlc_kernel *k) {
+  dlc_lmodule *m = L->m;
+  const dlc_type *t = &n->type;
+  dlc_dtype dt = t->dtype;
+  int axis = (int)n->attr.axis;
+  int64_t outer = 1, len = t->dims[axis], inner = 1;
+  for (int d = 0; d < axis; d++)
+    outer *= t->dims[d];
+  for (int d = axis + 1; d < t->rank; d++)
+    inner *= t->dims[d];
+  dlc_lbuf *X = L->buf[n->in[0]->id], *Y = L->buf[n->id];
+  dlc_lvar *o = dlc_lvar_new(m, DLC_I64, "i"), *in = dlc_lvar_new(m, DLC_I64, "i");
+  dlc_lvar *a1 = dlc_lvar_new(m, DLC_I64, "i"), *a2 = dlc_lvar_new(m, DLC_I64, "i"),
+           *a3 = dlc_lvar_new(m, DLC_I64, "i");
+  dlc_lvar *mx = dlc_kernel_local(m, k, dt), *sum = dlc_kernel_local(m, k, dt),
+           *e = dlc_kernel_local(m, k, dt);
+  dlc_lexpr *O = VAR(o), *IN = VAR(in);
+  /* mx = x[o,0,in]; for a: mx = max(mx, x[o,a,in]) */
+  dlc_lstmt *first = dlc_ls_assign(m, mx, dlc_lx_load(m, X, at3(m, O, INT(0), IN, len, inner)));
+  dlc_lstmt *l1 = dlc_ls_loop(
+      m, a1, len, DLC_LOOP_SERIAL,
+      dlc_ls_assign(m, mx, dlc_lx_binary(m, DLC_LX_MAX, VAR(mx),
+                                         dlc_lx_load(m, X, at3(m, O, VAR(a1), IN, len, inner)))));
+  dlc_lstmt *zero = dlc_ls_assign(m, sum, dlc_lx_const(m, dt, 0));
+  /* for a: e = exp(x - mx); y = e; sum += e */
+  dlc_lstmt *ex = dlc_ls_assign(
+      m, e, dlc_lx_unary(m, DLC_LX_EXP,
+                         dlc_lx_binary(m, DLC_LX_SUB,
+                                       dlc_lx_load(m, X, at3(m, O, VAR(a2), IN, len, inner)),
+                                       VAR(mx))));
+  ex->next = dlc_ls_store(m, Y, at3(m, O, VAR(a2), IN, len, inner), VAR(e));
+  ex->next->next = dlc_ls_assign(m, sum, ADD(VAR(sum), VAR(e)));
+  dlc_lstmt *l2 = dlc_ls_loop(m, a2, len, DLC_LOOP_SERIAL, ex);
+  /* for a: y = y * (1 / sum) */
+  dlc_lstmt *l3 = dlc_ls_loop(
+      m, a3, len, DLC_LOOP_SERIAL,
+      dlc_ls_store(m, Y, at3(m, O, VAR(a3), IN, len, inner),
+                   dlc_lx_binary(m, DLC_LX_DIV,
+                                 dlc_lx_load(m, Y, at3(m, O, VAR(a3), IN, len, inner)),
+                                 VAR(sum))));
+  first->next = l1;
+  l1->next = zero;
+  zero->next = l2;
+  l2->next = l3;
+  dlc_lstmt *body = dlc_ls_loop(m, in, inner, DLC_LOOP_SERIAL, first);
+  k->body = dlc_ls_loop(m, o, outer, DLC_LOOP_PARALLEL, body);
+}
+
+/* ---- data movement ---- */
+
+static void lower_copy(lower *L, dlc_lbuf *dst, dlc_lbuf *src, dlc_kernel *k) {
+  dlc_lmodule *m = L->m;
+  dlc_lvar *i = dlc_lvar_new(m, DLC_I64, "i");
+  k->body = dlc_ls_loop(m, i, dlc_type_numel(&dst->type), DLC_LOOP_VECTORIZED,
+                        dlc_ls_store(m, dst, VAR(i), dlc_lx_load(m, src, VAR(i))));
+}
+
+static void lower_transpose(lower *L, const dlc_node *n, dlc_kernel *k) {
+  dlc_lmodule *m = L->m;
+  const dlc_type *ti = &n->in[0]->type, *to = &n->type;
+  int r = to->rank;
+  int64_t istride[DLC_MAX_RANK];
+  int64_t s = 1;
+  for (int d = r - 1; d >= 0; d--) {
+    istride[d] = s;
+    s *= ti->dims[d];
+  }
+  dlc_lvar *vars[DLC_MAX_RANK];
+  new_vars(L, vars, r);
+  dlc_lexpr *src = INT(0);
+  for (int d = 0; d < r; d++)
+    src = ADD(src, MUL(VAR(vars[d]), INT(istride[n->attr.ints[d]])));
+  dlc_lstmt *body = dlc_ls_store(m, L->buf[n->id], bcast_index(L, to, r, vars),
+                                 dlc_lx_load(m, L->buf[n->in[0]->id], src));
+  k->body = nest(L, to->dims, r, vars, body);
+}
+
+/* ---- the module ---- */
+
+static const char *buf_name(lower *L, const dlc_node *n) {
+  return dlc_arena_printf(L->m->arena, "t%d", n->id);
+}
+
+dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
+  lower L = {.g = g, .d = d};
+  dlc_lmodule *m = L.m = dlc_lmodule_new(g->name, g->ninputs, g->noutputs);
+  L.buf = dlc_xcalloc((size_t)g->next_id + 1, sizeof *L.buf);
+  int *uses = dlc_xcalloc((size_t)g->next_id + 1, sizeof *uses);
+  int *last = dlc_xcalloc((size_t)g->next_id + 1, sizeof *last);
+  int *out_of = dlc_xmalloc(sizeof *out_of * ((size_t)g->next_id + 1));
+  for (int i = 0; i <= g->next_id; i++)
+    out_of[i] = -1;
+  /* the output each computed node writes directly; others get copies */
+  for (int i = 0; i < g->noutputs; i++) {
+    const dlc_node *n = g->outputs[i].node;
+    if (dlc_ops[n->op].kind != DLC_KIND_SOURCE && out_of[n->id] < 0)
+      out_of[n->id] = i;
+  }
+  for (int i = 0; i < g->nnodes; i++)
+    for (int k = 0; k < g->nodes[i]->nin; k++)
+      last[g->nodes[i]->in[k]->id] = i;
+
+  for (int i = 0; i < g->ninputs; i++) {
+    const dlc_node *n = g->inputs[i];
+    dlc_lbuf *b = dlc_lmodule_add_buf(m, DLC_BUF_INPUT, n->name, &n->type);
+    b->index = i;
+    m->inputs[i] = L.buf[n->id] = b;
+  }
+  for (int i = 0; i < g->noutputs; i++) {
+    const dlc_node *n = g->outputs[i].node;
+    dlc_lbuf *b = dlc_lmodule_add_buf(
+        m, DLC_BUF_OUTPUT, dlc_arena_printf(m->arena, "out.%s", g->outputs[i].name),
+        &n->type);
+    b->index = i;
+    m->outputs[i] = b;
+  }
+  plan p = {0};
+  int seq = 0;
+  for (int i = 0; i < g->nnodes; i++) {
+    const dlc_node *n = g->nodes[i];
+    const dlc_opinfo *info = &dlc_ops[n->op];
+    if (n->op == DLC_OP_WEIGHT || n->op == DLC_OP_CONST) {
+      dlc_lbuf *b = dlc_lmodule_add_buf(
+          m, DLC_BUF_CONST,
+          n->name ? n->name : dlc_arena_printf(m->arena, "c%d", n->id), &n->type);
+      b->data = n->data;
+      L.buf[n->id] = b;
+      continue;
+    }
+    if (info->kind == DLC_KIND_SOURCE)
+      continue;
+    if (out_of[n->id] >= 0) {
+      L.buf[n->id] = m->outputs[out_of[n->id]];
+    } else {
+      dlc_lbuf *b = dlc_lmodule_add_buf(m, DLC_BUF_TEMP, buf_name(&L, n), &n->type);
+      b->offset = plan_alloc(&p, (int64_t)dlc_type_bytes(&n->type));
+      L.buf[n->id] = b;
+    }
+    dlc_kernel *k = kernel_for(&L, n, seq++);
+    switch (info->kind) {
+    case DLC_KIND_UNARY:
+    case DLC_KIND_BINARY: lower_elementwise(&L, n, k); break;
+    case DLC_KIND_MATMUL: lower_matmul(&L, n, k); break;
+    case DLC_KIND_SOFTMAX: lower_softmax(&L, n, k); break;
+    case DLC_KIND_RESHAPE: lower_copy(&L, L.buf[n->id], L.buf[n->in[0]->id], k); break;
+    case DLC_KIND_TRANSPOSE: lower_transpose(&L, n, k); break;
+    case DLC_KIND_SOURCE: dlc_unreachable();
+    }
+    /* operands whose last use this was give their space back */
+    for (int a = 0; a < n->nin; a++) {
+      const dlc_node *o = n->in[a];
+      bool seen = false;
+      for (int b = 0; b < a; b++)
+        seen |= n->in[b] == o;
+      if (!seen && last[o->id] == i && L.buf[o->id]->kind == DLC_BUF_TEMP)
+        plan_free(&p, L.buf[o->id]->offset);
+    }
+    /* a value nobody reads is dead at once */
+    if (last[n->id] == 0 && L.buf[n->id]->kind == DLC_BUF_TEMP) {
+      bool used = false;
+      for (int j = i + 1; j < g->nnodes && !used; j++)
+        for (int a = 0; a < g->nodes[j]->nin; a++)
+          used |= g->nodes[j]->in[a] == n;
+      if (!used)
+        plan_free(&p, L.buf[n->id]->offset);
+    }
+  }
+  /* outputs that name an input, a constant or an already written output */
+  for (int i = 0; i < g->noutputs; i++) {
+    const dlc_node *n = g->outputs[i].node;
+    if (out_of[n->id] == i)
+      continue;
+    dlc_kernel *k = dlc_lmodule_add_kernel(
+        m, dlc_arena_printf(m->arena, "k%d_copy", seq++));
+    dlc_kernel_use(k, m->outputs[i]);
+    dlc_kernel_use(k, L.buf[n->id]);
+    lower_copy(&L, m->outputs[i], L.buf[n->id], k);
+  }
+  m->workspace_size = p.peak;
+  free(p.live);
+  free(L.buf);
+  free(uses);
+  free(last);
+  free(out_of);
+  if (dlc_lmodule_verify(m, d) != DLC_OK) {
+    dlc_lmodule_free(m);
+    return NULL;
+  }
+  return m;
+}
