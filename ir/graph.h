@@ -123,8 +123,8 @@ void dlc_graph_free(dlc_graph *g); /* NULL is harmless */
 
 dlc_node *dlc_graph_add_input(dlc_graph *g, const char *name,
                               const dlc_type *t, dlc_loc loc);
-/* data is copied into the graph's arena when copy is true, else it must be
- * arena memory of g or outlive g. NULL data means zeros. */
+/* data (dlc_type_bytes(t) bytes) is copied into the graph's arena; NULL
+ * data means zeros. */
 dlc_node *dlc_graph_add_weight(dlc_graph *g, const char *name,
                                const dlc_type *t, const void *data,
                                dlc_loc loc);

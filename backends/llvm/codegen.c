@@ -277,9 +277,11 @@ static LLVMValueRef tensor_table(cg *g, LLVMTypeRef tensor_t, dlc_lbuf **bufs,
     for (int d = 0; d < t->rank; d++)
       dims[d] = LLVMConstInt(g->i64, (unsigned long long)t->dims[d], 0);
     snprintf(gname, sizeof gname, "%s.dims.%d", what, i);
-    LLVMValueRef dimsg =
-        t->rank ? const_global(g, gname, LLVMConstArray2(g->i64, dims, (uint64_t)t->rank), 8)
-                : LLVMConstNull(g->ptr);
+    /* a scalar gets a one-entry array so dims is never NULL */
+    if (t->rank == 0)
+      dims[0] = LLVMConstInt(g->i64, 1, 0);
+    LLVMValueRef dimsg = const_global(
+        g, gname, LLVMConstArray2(g->i64, dims, (uint64_t)(t->rank ? t->rank : 1)), 8);
     snprintf(gname, sizeof gname, "%s.name.%d", what, i);
     LLVMValueRef f[4] = {
         cstring(g, names[i], gname),

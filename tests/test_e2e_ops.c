@@ -1,0 +1,145 @@
+#define _GNU_SOURCE
+/* End to end, operator by operator: each case is a small program that is
+ * compiled to a .so by the driver, loaded through the runtime, run on
+ * random inputs, and compared with the reference evaluator on the same
+ * graph. Sizes 1, 3, 17 and 257 catch vector-loop remainders; broadcasting,
+ * batch matmul, every softmax axis and permutations catch indexing bugs. */
+#include <dlcc/runtime.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend/frontend.h"
+#include "ir/eval.h"
+#include "testutil.h"
+#include "tools/driver.h"
+
+typedef struct ecase {
+  const char *name;
+  const char *body; /* statements inside model m { } */
+  double lo, hi;    /* input range */
+  double rtol, atol;
+} ecase;
+
+/* Compiles src at opt_level, runs it and the evaluator, compares outputs. */
+static void run_case(const ecase *c, int opt_level) {
+  char *dir = tu_tmpdir(c->name);
+  char *dsl = tu_path(dir, "m.dsl"), *so = tu_path(dir, "m.so");
+  char *text = NULL;
+  ck_assert(asprintf(&text, "model m {\n%s\n}\n", c->body) > 0);
+  tu_write_file(dsl, text, strlen(text));
+
+  tu_sink s;
+  tu_sink_open(&s);
+  dlc_compile_options o = {.input = dsl, .output = so, .opt_level = opt_level};
+  ck_assert_msg(dlc_compile(&o, s.d) == DLC_OK, "%s: compile failed:\n%s",
+                c->name, tu_sink_text(&s));
+  dlc_graph *g = dlc_frontend_compile(dsl, text, strlen(text), NULL, s.d);
+  ck_assert_msg(g != NULL, "%s: %s", c->name, tu_sink_text(&s));
+
+  dlcc_model *m = NULL;
+  ck_assert_msg(dlcc_model_load(so, &m) == DLCC_OK, "%s: load: %s", c->name,
+                dlcc_model_error(m));
+  int nin = dlcc_model_num_inputs(m), nout = dlcc_model_num_outputs(m);
+  ck_assert_int_eq(nin, g->ninputs);
+  ck_assert_int_eq(nout, g->noutputs);
+  void *ins[8] = {0}, *outs[8] = {0}, *want[8] = {0};
+  for (int i = 0; i < nin; i++) {
+    const dlc_type *t = &g->inputs[i]->type;
+    ins[i] = malloc(dlc_type_bytes(t) + 1);
+    tu_fill_random(t->dtype, ins[i], dlc_type_numel(t), 1234 + (uint64_t)i,
+                   c->lo, c->hi);
+  }
+  for (int i = 0; i < nout; i++)
+    outs[i] = calloc(1, dlc_type_bytes(&g->outputs[i].node->type) + 1);
+  ck_assert_msg(dlcc_model_run(m, (const void *const *)ins, outs) == DLCC_OK,
+                "%s: run: %s", c->name, dlcc_model_error(m));
+  ck_assert(dlc_eval_graph(g, (const void *const *)ins, want, s.d) == DLC_OK);
+  for (int i = 0; i < nout; i++) {
+    const dlc_type *t = &g->outputs[i].node->type;
+    char what[128];
+    snprintf(what, sizeof what, "%s -O%d output %s", c->name, opt_level,
+             g->outputs[i].name);
+    tu_assert_close(what, t->dtype, outs[i], want[i], dlc_type_numel(t),
+                    c->rtol, c->atol);
+  }
+  for (int i = 0; i < nin; i++)
+    free(ins[i]);
+  for (int i = 0; i < nout; i++) {
+    free(outs[i]);
+    free(want[i]);
+  }
+  dlcc_model_free(m);
+  dlc_graph_free(g);
+  tu_sink_close(&s);
+  free(text);
+  free(dsl);
+  free(so);
+  free(dir);
+}
+
+#define F 1e-5, 1e-6 /* f32 elementwise tolerance */
+#define R 1e-4, 1e-5 /* f32 reductions (different summation order) */
+#define EXACT 0, 0
+
+static const ecase cases[] = {
+    /* elementwise binary at awkward sizes, broadcasting, dtypes */
+    {"add_1", "input a : f32[1]\ninput b : f32[1]\noutput y = a + b", -2, 2, F},
+    {"add_257", "input a : f32[257]\ninput b : f32[257]\noutput y = a + b", -2, 2, F},
+    {"sub_bcast", "input a : f32[3,1]\ninput b : f32[1,17]\noutput y = a - b", -2, 2, F},
+    {"mul_rank3", "input a : f32[2,3,17]\ninput b : f32[17]\noutput y = a * b", -2, 2, F},
+    {"div_scalar", "input a : f32[257]\noutput y = a / 3", 0.5, 2, F},
+    {"div_f64", "input a : f64[17]\ninput b : f64[3,17]\noutput y = a / b", 0.5, 2, 1e-12, 0},
+    {"max_min", "input a : f32[3,17]\ninput b : f32[3,1]\noutput y = maximum(a, b)\noutput z = minimum(a, b)", -2, 2, EXACT},
+    {"int_ops", "input a : i32[17]\ninput b : i32[17]\noutput s = a + b\noutput d = a - b\noutput p = a * b\noutput q = a / b\noutput mx = maximum(a, b)\noutput n = -a", -5, 5, EXACT},
+    {"i64_bcast", "input a : i64[3,1]\ninput b : i64[257]\noutput y = a * b + 7", -1000, 1000, EXACT},
+    /* unary at awkward sizes */
+    {"unary_17", "input x : f32[17]\noutput r = relu(x)\noutput s = sigmoid(x)\noutput t = tanh(x)\noutput e = exp(x)\noutput n = neg(x)", -3, 3, F},
+    {"unary_pos_257", "input x : f32[257]\noutput l = log(x)\noutput q = sqrt(x)", 0.01, 10, F},
+    {"unary_f64", "input x : f64[3,3]\noutput y = tanh(x) + exp(x) * sigmoid(x)", -3, 3, 1e-12, 1e-14},
+    /* matmul */
+    {"matmul_1x1", "input a : f32[1,1]\ninput b : f32[1,1]\noutput y = a @ b", -1, 1, R},
+    {"matmul_17x3x257", "input a : f32[17,3]\ninput b : f32[3,257]\noutput y = a @ b", -1, 1, R},
+    {"matmul_257", "input a : f32[3,257]\ninput b : f32[257,17]\noutput y = a @ b", -1, 1, R},
+    {"matmul_batch", "input a : f32[2,3,5]\ninput b : f32[2,5,7]\noutput y = a @ b", -1, 1, R},
+    {"matmul_bcast", "input a : f32[2,1,3,4]\ninput b : f32[3,4,5]\noutput y = a @ b", -1, 1, R},
+    {"matmul_i32", "input a : i32[3,17]\ninput b : i32[17,3]\noutput y = a @ b", -50, 50, EXACT},
+    {"matmul_f64", "input a : f64[5,17]\ninput b : f64[17,3]\noutput y = matmul(a, b)", -1, 1, 1e-12, 1e-12},
+    /* softmax on every axis */
+    {"softmax_last", "input x : f32[3,17]\noutput y = softmax(x)", -5, 5, R},
+    {"softmax_axes", "input x : f32[3,17,5]\noutput a = softmax(x, axis=0)\noutput b = softmax(x, axis=1)\noutput c = softmax(x, axis=-1)\noutput d = softmax(x, axis=-3)", -5, 5, R},
+    {"softmax_1", "input x : f32[1]\noutput y = softmax(x)", -5, 5, R},
+    {"softmax_257", "input x : f64[2,257]\noutput y = softmax(x, axis=1)", -30, 30, 1e-12, 1e-15},
+    /* data movement */
+    {"reshape", "input x : f32[3,17]\noutput y = reshape(x, [17,-1])\noutput z = reshape(x, [51])", -1, 1, EXACT},
+    {"transpose_default", "input x : f32[3,17,5]\noutput y = transpose(x)", -1, 1, EXACT},
+    {"transpose_perm", "input x : i64[2,3,5,7]\noutput y = transpose(x, perm=[2,0,3,1])", -9, 9, EXACT},
+    {"transpose_2d", "input x : f32[257,3]\noutput y = transpose(x, perm=[1,0])", -1, 1, EXACT},
+    /* whole programs: an MLP, shared values, outputs that name inputs */
+    {"mlp", "input x : f32[3,17]\nweight w1 : f32[17,257] = random(seed=1)\nweight b1 : f32[257] = 0.5\n"
+            "weight w2 : f32[257,3] = random(seed=2, scale=0.1)\nh = relu(x @ w1 + b1)\n"
+            "output y = softmax(h @ w2, axis=-1)\noutput h", -1, 1, R},
+    {"passthrough", "input x : f32[17]\nweight w : f32[3] = ones\noutput a = x\noutput b = x\noutput w\noutput c = exp(x)\noutput d = c", -1, 1, F},
+    {"folded", "input x : f32[3]\nweight w : f32[3] = 2\noutput y = x * (w * w + 1) - (w - w)", -1, 1, F},
+};
+#define NCASES ((int)(sizeof cases / sizeof *cases))
+
+START_TEST(test_case_o2) { run_case(&cases[_i], 2); }
+END_TEST
+
+START_TEST(test_case_o0) { run_case(&cases[_i], 0); }
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("e2e_ops");
+  TCase *tc = tcase_create("ops");
+  tcase_set_timeout(tc, 120);
+  tcase_add_loop_test(tc, test_case_o2, 0, NCASES);
+  tcase_add_loop_test(tc, test_case_o0, 0, NCASES);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? 1 : 0;
+}
