@@ -180,6 +180,7 @@ dlc_node *dlc_graph_build(dlc_graph *g, dlc_op op, dlc_loc loc, int nin,
     n->in[i] = in[i];
   if (attrs) {
     n->attr = *attrs;
+    n->attr.ints = NULL;
     if (attrs->nints) {
       n->attr.ints = dlc_arena_alloc(g->arena, sizeof(int64_t) * (size_t)attrs->nints);
       memcpy(n->attr.ints, attrs->ints, sizeof(int64_t) * (size_t)attrs->nints);

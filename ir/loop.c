@@ -81,7 +81,7 @@ dlc_lvar *dlc_lvar_new(dlc_lmodule *m, dlc_dtype t, const char *prefix) {
 }
 
 dlc_lvar *dlc_kernel_local(dlc_lmodule *m, dlc_kernel *k, dlc_dtype t) {
-  dlc_lvar *v = dlc_lvar_new(m, t, "t");
+  dlc_lvar *v = dlc_lvar_new(m, t, "v");
   DLC_PUSH(k->locals, k->nlocals, k->caplocals, v);
   return v;
 }

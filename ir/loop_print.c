@@ -16,7 +16,7 @@ static void print_expr(FILE *out, const dlc_lexpr *e) {
     fprintf(out, "%.9g", e->f);
     return;
   case DLC_LX_VAR:
-    fputs(e->var->name, out);
+    fprintf(out, "%%%s", e->var->name);
     return;
   case DLC_LX_LOAD:
     fprintf(out, "%s[", e->buf->name);
@@ -60,7 +60,7 @@ static void print_block(FILE *out, const dlc_lstmt *s, int depth) {
     fprintf(out, "%*s", 2 * depth, "");
     switch (s->kind) {
     case DLC_LS_LOOP:
-      fprintf(out, "for %s in 0..%" PRId64 " %s", s->var->name, s->extent,
+      fprintf(out, "for %%%s in 0..%" PRId64 " %s", s->var->name, s->extent,
               dlc_loop_kind_names[s->loop_kind]);
       if (s->loop_kind == DLC_LOOP_UNROLLED)
         fprintf(out, "(%d)", s->unroll);
@@ -76,7 +76,7 @@ static void print_block(FILE *out, const dlc_lstmt *s, int depth) {
       fputc('\n', out);
       break;
     case DLC_LS_ASSIGN:
-      fprintf(out, "%s = ", s->var->name);
+      fprintf(out, "%%%s = ", s->var->name);
       print_expr(out, s->value);
       fputc('\n', out);
       break;
@@ -105,7 +105,7 @@ void dlc_lmodule_print(const dlc_lmodule *m, FILE *out) {
       fprintf(out, "%s%s", p ? ", " : "", k->params[p]->name);
     fputs(") {\n", out);
     for (int l = 0; l < k->nlocals; l++)
-      fprintf(out, "    local %s : %s\n", k->locals[l]->name,
+      fprintf(out, "    local %%%s : %s\n", k->locals[l]->name,
               dlc_dtype_name(k->locals[l]->dtype));
     print_block(out, k->body, 2);
     fputs("  }\n", out);

@@ -27,6 +27,13 @@ static bool is_param(const dlc_kernel *k, const dlc_lbuf *b) {
   return false;
 }
 
+static bool is_local(const dlc_kernel *k, const dlc_lvar *v) {
+  for (int i = 0; i < k->nlocals; i++)
+    if (k->locals[i] == v)
+      return true;
+  return false;
+}
+
 static bool bound(ctx *c, const dlc_lvar *v) {
   for (int i = 0; i < c->depth; i++)
     if (c->scope[i] == v)
@@ -113,7 +120,7 @@ static void block(ctx *c, const dlc_lstmt *s) {
       break;
     case DLC_LS_ASSIGN:
       expr(c, s->value);
-      if (c->st == DLC_OK && !bound(c, s->var))
+      if (c->st == DLC_OK && !is_local(c->k, s->var))
         fail(c, "assignment to a variable that is not a local");
       else if (c->st == DLC_OK && s->value->dtype != s->var->dtype)
         fail(c, "assigned value's dtype differs from the variable's");

@@ -157,7 +157,8 @@ static dlc_status reshape(dlc_node *n, dlc_diag *d) {
     v[hole] = numel / known;
   n->type.dtype = x->dtype;
   n->type.rank = r;
-  memcpy(n->type.dims, v, sizeof(int64_t) * (size_t)r);
+  if (r)
+    memcpy(n->type.dims, v, sizeof(int64_t) * (size_t)r);
   return DLC_OK;
 }
 

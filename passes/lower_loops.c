@@ -268,7 +268,7 @@ static void lower_softmax(lower *L, const dlc_node *n, dlc_kernel *k) {
   ex->next = dlc_ls_store(m, Y, at3(m, O, VAR(a2), IN, len, inner), VAR(e));
   ex->next->next = dlc_ls_assign(m, sum, ADD(VAR(sum), VAR(e)));
   dlc_lstmt *l2 = dlc_ls_loop(m, a2, len, DLC_LOOP_SERIAL, ex);
-  /* for a: y = y * (1 / sum) */
+  /* for a: y = y / sum */
   dlc_lstmt *l3 = dlc_ls_loop(
       m, a3, len, DLC_LOOP_SERIAL,
       dlc_ls_store(m, Y, at3(m, O, VAR(a3), IN, len, inner),

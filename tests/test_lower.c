@@ -1,0 +1,918 @@
+/* The loop IR and the lowering to it (passes/lower_loops.c): the printed
+ * module of a small network compared with the exact expected text, the
+ * workspace plan (slots reused by lifetime, never while still live), copy
+ * kernels for outputs that are not computed in place, and the loop
+ * verifier's message for each hand-broken module. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir/graph.h"
+#include "ir/loop.h"
+#include "passes/lower.h"
+#include "tests/testutil.h"
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static dlc_type ty(dlc_dtype dt, int rank, ...) {
+  dlc_type t = {.dtype = dt, .rank = rank};
+  va_list ap;
+  va_start(ap, rank);
+  for (int i = 0; i < rank; i++)
+    t.dims[i] = va_arg(ap, int);
+  va_end(ap);
+  return t;
+}
+
+static tu_sink sink;
+static dlc_graph *g;
+static dlc_lmodule *m;
+
+static void setup(void) {
+  tu_sink_open(&sink);
+  g = dlc_graph_new("t");
+  m = NULL;
+}
+
+static void teardown(void) {
+  dlc_lmodule_free(m);
+  m = NULL;
+  dlc_graph_free(g);
+  g = NULL;
+  tu_sink_close(&sink);
+}
+
+static dlc_node *in(const char *name, dlc_type t) {
+  return dlc_graph_add_input(g, name, &t, dlc_noloc());
+}
+
+static dlc_node *weight(const char *name, dlc_type t, const void *data) {
+  return dlc_graph_add_weight(g, name, &t, data, dlc_noloc());
+}
+
+static dlc_node *op1(dlc_op op, dlc_node *a, const dlc_attrs *at) {
+  dlc_node *n = dlc_graph_build(g, op, dlc_noloc(), 1, &a, at, sink.d);
+  ck_assert_msg(n != NULL, "%s", tu_sink_text(&sink));
+  return n;
+}
+
+static dlc_node *op2(dlc_op op, dlc_node *a, dlc_node *b) {
+  dlc_node *ab[2] = {a, b};
+  dlc_node *n = dlc_graph_build(g, op, dlc_noloc(), 2, ab, NULL, sink.d);
+  ck_assert_msg(n != NULL, "%s", tu_sink_text(&sink));
+  return n;
+}
+
+static void out(const char *name, dlc_node *n) {
+  dlc_graph_add_output(g, name, n, dlc_noloc());
+}
+
+static char *print_module(const dlc_lmodule *mod) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  dlc_lmodule_print(mod, f);
+  fclose(f);
+  return buf;
+}
+
+/* Compares printed text with the expected text. Check cannot carry a whole
+ * module in a failure message, so a mismatch names the first differing
+ * line and the full text goes to stderr. */
+static void expect_text(const char *got, const char *want) {
+  if (strcmp(got, want) == 0)
+    return;
+  fprintf(stderr, "---- got ----\n%s---- end ----\n", got);
+  int line = 1;
+  const char *g1 = got, *w1 = want;
+  while (*g1 && *g1 == *w1) {
+    if (*g1 == '\n') {
+      line++;
+      got = g1 + 1;
+      want = w1 + 1;
+    }
+    g1++;
+    w1++;
+  }
+  int gl = (int)strcspn(got, "\n"), wl = (int)strcspn(want, "\n");
+  ck_abort_msg("text differs at line %d:\n  got:  %.*s\n  want: %.*s", line,
+               gl > 200 ? 200 : gl, got, wl > 200 ? 200 : wl, want);
+}
+
+/* Lowers g into m, which must verify, with no diagnostics. */
+static void lower(void) {
+  ck_assert_int_eq(dlc_graph_verify(g, sink.d), DLC_OK);
+  m = dlc_lower_to_loops(g, sink.d);
+  ck_assert_msg(m != NULL, "%s", tu_sink_text(&sink));
+  ck_assert_str_eq(tu_sink_text(&sink), "");
+  ck_assert_int_eq(dlc_lmodule_verify(m, sink.d), DLC_OK);
+}
+
+static dlc_kernel *kernel(const char *name) {
+  for (int i = 0; i < m->nkernels; i++)
+    if (strcmp(m->kernels[i]->name, name) == 0)
+      return m->kernels[i];
+  ck_abort_msg("no kernel %s", name);
+  return NULL;
+}
+
+static dlc_lbuf *buf(const char *name) {
+  for (int i = 0; i < m->nbufs; i++)
+    if (strcmp(m->bufs[i]->name, name) == 0)
+      return m->bufs[i];
+  ck_abort_msg("no buffer %s", name);
+  return NULL;
+}
+
+static int64_t align64(int64_t v) { return (v + 63) / 64 * 64; }
+
+/* The lifetime of every temp, from the kernel order: written first by
+ * kernel def, read last by kernel last (params[0] is what a kernel writes).
+ * Temps whose lifetimes overlap must not share bytes, and each must lie in
+ * the workspace. Returns the number of temps. */
+static int check_no_live_overlap(void) {
+  int n = m->nbufs;
+  int *def = calloc((size_t)n, sizeof *def);
+  int *last = calloc((size_t)n, sizeof *last);
+  for (int b = 0; b < n; b++)
+    def[b] = last[b] = -1;
+  for (int k = 0; k < m->nkernels; k++) {
+    const dlc_kernel *kk = m->kernels[k];
+    for (int p = 0; p < kk->nparams; p++) {
+      int id = kk->params[p]->id;
+      if (def[id] < 0)
+        def[id] = k;
+      last[id] = k;
+    }
+  }
+  int temps = 0;
+  for (int a = 0; a < n; a++) {
+    const dlc_lbuf *A = m->bufs[a];
+    if (A->kind != DLC_BUF_TEMP)
+      continue;
+    temps++;
+    ck_assert_int_ge(def[a], 0);
+    ck_assert_msg(m->kernels[def[a]]->params[0] == A,
+                  "temp %s read before it is written", A->name);
+    ck_assert_int_ge(A->offset, 0);
+    ck_assert_int_eq(A->offset % 64, 0);
+    ck_assert_int_le(A->offset + (int64_t)dlc_type_bytes(&A->type),
+                     m->workspace_size);
+    for (int b = a + 1; b < n; b++) {
+      const dlc_lbuf *B = m->bufs[b];
+      if (B->kind != DLC_BUF_TEMP)
+        continue;
+      bool live_together = def[a] <= last[b] && def[b] <= last[a];
+      bool bytes_overlap =
+          A->offset < B->offset + (int64_t)dlc_type_bytes(&B->type) &&
+          B->offset < A->offset + (int64_t)dlc_type_bytes(&A->type);
+      ck_assert_msg(!(live_together && bytes_overlap),
+                    "%s (kernels %d..%d @%lld) and %s (kernels %d..%d @%lld) "
+                    "share workspace while both live",
+                    A->name, def[a], last[a], (long long)A->offset, B->name,
+                    def[b], last[b], (long long)B->offset);
+    }
+  }
+  free(def);
+  free(last);
+  return temps;
+}
+
+/* ---- golden text --------------------------------------------------------- */
+
+/* x:f32[2,3] @ w:f32[3,4] + bias:f32[4], relu, softmax(-1), transpose. */
+static void small_net(void) {
+  float w[12], b[4];
+  for (int i = 0; i < 12; i++)
+    w[i] = (float)i;
+  for (int i = 0; i < 4; i++)
+    b[i] = (float)i / 2;
+  dlc_node *x = in("x", ty(DLC_F32, 2, 2, 3));
+  dlc_node *nw = weight("w", ty(DLC_F32, 2, 3, 4), w);
+  dlc_node *nb = weight("bias", ty(DLC_F32, 1, 4), b);
+  dlc_node *mm = op2(DLC_OP_MATMUL, x, nw);
+  dlc_node *a = op2(DLC_OP_ADD, mm, nb);
+  dlc_node *r = op1(DLC_OP_RELU, a, NULL);
+  dlc_attrs ax = {.axis = -1};
+  dlc_node *s = op1(DLC_OP_SOFTMAX, r, &ax);
+  out("y", op1(DLC_OP_TRANSPOSE, s, NULL));
+}
+
+START_TEST(golden_small_net) {
+  small_net();
+  lower();
+  char *got = print_module(m);
+  expect_text(
+      got,
+      "module t {\n"
+      "  input x : f32[2,3] #0\n"
+      "  output out.y : f32[4,2] #0\n"
+      "  const w : f32[3,4]\n"
+      "  const bias : f32[4]\n"
+      "  temp t3 : f32[2,4] @0\n"
+      "  temp t4 : f32[2,4] @64\n"
+      "  temp t5 : f32[2,4] @0\n"
+      "  temp t6 : f32[2,4] @64\n"
+      "  workspace 128 bytes\n"
+      "\n"
+      "  kernel k0_matmul(t3, x, w) {\n"
+      "    local %v4 : f32\n"
+      "    for %i0 in 0..2 parallel {\n"
+      "      for %i1 in 0..4 vectorized {\n"
+      "        t3[((%i0 * 4) + %i1)] = 0\n"
+      "      }\n"
+      "      for %i2 in 0..3 serial {\n"
+      "        %v4 = x[((%i0 * 3) + %i2)]\n"
+      "        for %i3 in 0..4 vectorized {\n"
+      "          t3[((%i0 * 4) + %i3)] = (t3[((%i0 * 4) + %i3)] + (%v4 * w[((%i2 * 4) + %i3)]))\n"
+      "        }\n"
+      "      }\n"
+      "    }\n"
+      "  }\n"
+      "\n"
+      "  kernel k1_add(t4, t3, bias) {\n"
+      "    for %i5 in 0..2 parallel {\n"
+      "      for %i6 in 0..4 vectorized {\n"
+      "        t4[(%i6 + (%i5 * 4))] = (t3[(%i6 + (%i5 * 4))] + bias[%i6])\n"
+      "      }\n"
+      "    }\n"
+      "  }\n"
+      "\n"
+      "  kernel k2_relu(t5, t4) {\n"
+      "    for %i7 in 0..8 vectorized {\n"
+      "      t5[%i7] = max(t4[%i7], 0)\n"
+      "    }\n"
+      "  }\n"
+      "\n"
+      "  kernel k3_softmax(t6, t5) {\n"
+      "    local %v13 : f32\n"
+      "    local %v14 : f32\n"
+      "    local %v15 : f32\n"
+      "    for %i8 in 0..2 parallel {\n"
+      "      for %i9 in 0..1 serial {\n"
+      "        %v13 = t5[((%i8 * 4) + %i9)]\n"
+      "        for %i10 in 0..4 serial {\n"
+      "          %v13 = max(%v13, t5[(((%i8 * 4) + %i10) + %i9)])\n"
+      "        }\n"
+      "        %v14 = 0\n"
+      "        for %i11 in 0..4 serial {\n"
+      "          %v15 = exp((t5[(((%i8 * 4) + %i11) + %i9)] - %v13))\n"
+      "          t6[(((%i8 * 4) + %i11) + %i9)] = %v15\n"
+      "          %v14 = (%v14 + %v15)\n"
+      "        }\n"
+      "        for %i12 in 0..4 serial {\n"
+      "          t6[(((%i8 * 4) + %i12) + %i9)] = (t6[(((%i8 * 4) + %i12) + %i9)] / %v14)\n"
+      "        }\n"
+      "      }\n"
+      "    }\n"
+      "  }\n"
+      "\n"
+      "  kernel k4_transpose(out.y, t6) {\n"
+      "    for %i16 in 0..4 parallel {\n"
+      "      for %i17 in 0..2 vectorized {\n"
+      "        out.y[(%i17 + (%i16 * 2))] = t6[(%i16 + (%i17 * 4))]\n"
+      "      }\n"
+      "    }\n"
+      "  }\n"
+      "}\n");
+  free(got);
+  /* the module's tables agree with the text */
+  ck_assert_int_eq(m->ninputs, 1);
+  ck_assert_int_eq(m->noutputs, 1);
+  ck_assert_ptr_eq(m->inputs[0], buf("x"));
+  ck_assert_ptr_eq(m->outputs[0], buf("out.y"));
+  ck_assert_int_eq(m->nkernels, 5);
+  ck_assert_int_eq(check_no_live_overlap(), 4);
+  /* constants point at the graph's data */
+  ck_assert_ptr_eq(buf("w")->data, g->nodes[1]->data);
+  ck_assert_float_eq(((const float *)buf("bias")->data)[3], 1.5f);
+}
+END_TEST
+
+START_TEST(lowering_is_deterministic) {
+  small_net();
+  lower();
+  char *a = print_module(m);
+  dlc_lmodule *m2 = dlc_lower_to_loops(g, sink.d);
+  ck_assert_ptr_nonnull(m2);
+  char *b = print_module(m2);
+  expect_text(b, a);
+  /* and a fresh copy of the same graph lowers to the same text */
+  dlc_lmodule_free(m2);
+  dlc_graph_free(g);
+  g = dlc_graph_new("t");
+  small_net();
+  m2 = dlc_lower_to_loops(g, sink.d);
+  ck_assert_ptr_nonnull(m2);
+  char *c = print_module(m2);
+  expect_text(c, a);
+  ck_assert_str_eq(tu_sink_text(&sink), "");
+  dlc_lmodule_free(m2);
+  free(a);
+  free(b);
+  free(c);
+}
+END_TEST
+
+/* ---- workspace planning ------------------------------------------------ */
+
+#define N1000 4032 /* f32[1000]: 4000 bytes rounded up to 64 */
+
+START_TEST(workspace_chain_uses_two_slots) {
+  dlc_node *v = in("x", ty(DLC_F32, 1, 1000));
+  static const dlc_op chain[] = {DLC_OP_EXP,  DLC_OP_NEG,  DLC_OP_TANH,
+                                 DLC_OP_RELU, DLC_OP_SQRT, DLC_OP_SIGMOID,
+                                 DLC_OP_LOG,  DLC_OP_EXP};
+  for (size_t i = 0; i < sizeof chain / sizeof *chain; i++)
+    v = op1(chain[i], v, NULL);
+  out("y", v);
+  lower();
+  ck_assert_int_eq(align64(4000), N1000);
+  /* seven temps (the last op writes the output), two slots */
+  ck_assert_int_eq(check_no_live_overlap(), 7);
+  ck_assert_int_eq(m->workspace_size, 2 * N1000);
+  int64_t offs[2] = {0, N1000};
+  int t = 0;
+  for (int i = 0; i < m->nbufs; i++)
+    if (m->bufs[i]->kind == DLC_BUF_TEMP) {
+      ck_assert_int_eq(m->bufs[i]->offset, offs[t % 2]);
+      t++;
+    }
+  ck_assert_int_eq(m->nkernels, 8);
+  ck_assert_ptr_eq(m->kernels[7]->params[0], m->outputs[0]);
+}
+END_TEST
+
+START_TEST(workspace_value_used_far_apart_stays_live) {
+  /* a = exp(x) is read by the next op and again four ops later */
+  dlc_node *x = in("x", ty(DLC_F32, 1, 1000));
+  dlc_node *a = op1(DLC_OP_EXP, x, NULL);
+  dlc_node *b = op1(DLC_OP_NEG, a, NULL);
+  dlc_node *c = op1(DLC_OP_TANH, b, NULL);
+  dlc_node *d = op1(DLC_OP_EXP, c, NULL);
+  dlc_node *e = op1(DLC_OP_SQRT, d, NULL);
+  out("y", op2(DLC_OP_ADD, e, a));
+  lower();
+  ck_assert_int_eq(check_no_live_overlap(), 5);
+  char name[16];
+  snprintf(name, sizeof name, "t%d", a->id);
+  int64_t oa = buf(name)->offset;
+  const dlc_node *later[] = {b, c, d, e};
+  for (int i = 0; i < 4; i++) {
+    snprintf(name, sizeof name, "t%d", later[i]->id);
+    ck_assert_int_ne(buf(name)->offset, oa);
+  }
+  /* a's slot plus the two the chain alternates between */
+  ck_assert_int_eq(m->workspace_size, 3 * N1000);
+}
+END_TEST
+
+START_TEST(workspace_operand_used_twice_by_one_node) {
+  /* add(a, a) is a's last use once, not twice */
+  dlc_node *x = in("x", ty(DLC_F32, 1, 1000));
+  dlc_node *a = op1(DLC_OP_EXP, x, NULL);
+  dlc_node *b = op2(DLC_OP_ADD, a, a);
+  dlc_node *c = op1(DLC_OP_NEG, b, NULL);
+  out("y", op1(DLC_OP_TANH, c, NULL));
+  lower();
+  ck_assert_int_eq(check_no_live_overlap(), 3);
+  ck_assert_int_eq(m->workspace_size, 2 * N1000);
+  ck_assert_int_eq(kernel("k1_add")->nparams, 2);
+}
+END_TEST
+
+START_TEST(workspace_unread_value_is_freed_at_once) {
+  /* u is never read: its slot is free for the next value */
+  dlc_node *x = in("x", ty(DLC_F32, 1, 1000));
+  dlc_node *u = op1(DLC_OP_EXP, x, NULL);
+  dlc_node *a = op1(DLC_OP_NEG, x, NULL);
+  out("y", op1(DLC_OP_TANH, a, NULL));
+  lower();
+  char name[16];
+  snprintf(name, sizeof name, "t%d", u->id);
+  ck_assert_int_eq(buf(name)->offset, 0);
+  snprintf(name, sizeof name, "t%d", a->id);
+  ck_assert_int_eq(buf(name)->offset, 0);
+  ck_assert_int_eq(m->workspace_size, N1000);
+  ck_assert_int_eq(check_no_live_overlap(), 2);
+}
+END_TEST
+
+START_TEST(workspace_mixed_sizes_first_fit) {
+  /* a big value, then small ones: small temps fill the gap the big one
+   * leaves, and none overlaps a live one */
+  dlc_node *x = in("x", ty(DLC_F32, 2, 16, 64));  /* 4096 bytes */
+  dlc_node *w = weight("w", ty(DLC_F32, 2, 64, 2), NULL);
+  dlc_node *big = op1(DLC_OP_EXP, x, NULL);         /* @0, 4096 */
+  dlc_node *mm = op2(DLC_OP_MATMUL, big, w);        /* f32[16,2] 128 */
+  dlc_node *s1 = op1(DLC_OP_NEG, mm, NULL);
+  dlc_node *s2 = op2(DLC_OP_ADD, s1, mm);
+  dlc_node *s3 = op1(DLC_OP_TANH, s2, NULL);
+  out("y", op2(DLC_OP_MUL, s3, s1));
+  lower();
+  ck_assert_int_eq(check_no_live_overlap(), 5);
+  char name[16];
+  snprintf(name, sizeof name, "t%d", big->id);
+  ck_assert_int_eq(buf(name)->offset, 0);
+  snprintf(name, sizeof name, "t%d", mm->id);
+  ck_assert_int_eq(buf(name)->offset, 4096);
+  /* after big dies, the rest fit below 4096 + 128 */
+  ck_assert_int_eq(m->workspace_size, 4096 + 128);
+}
+END_TEST
+
+/* ---- copy kernels for outputs ------------------------------------------ */
+
+START_TEST(outputs_needing_copies) {
+  int32_t kd[3] = {7, 8, 9};
+  dlc_node *x = in("x", ty(DLC_I32, 1, 3));
+  dlc_node *x2 = in("x2", ty(DLC_I32, 1, 3));
+  dlc_type kt = ty(DLC_I32, 1, 3);
+  dlc_node *k = dlc_graph_add_const(g, &kt, kd, dlc_noloc());
+  dlc_node *r = op1(DLC_OP_RELU, x, NULL);
+  out("id", x2);  /* a graph input */
+  out("a", r);    /* computed in place */
+  out("b", r);    /* the same value again */
+  out("k", k);    /* a constant */
+  lower();
+  char *got = print_module(m);
+  expect_text(got, "module t {\n"
+                   "  input x : i32[3] #0\n"
+                   "  input x2 : i32[3] #1\n"
+                   "  output out.id : i32[3] #0\n"
+                   "  output out.a : i32[3] #1\n"
+                   "  output out.b : i32[3] #2\n"
+                   "  output out.k : i32[3] #3\n"
+                   "  const c2 : i32[3]\n"
+                   "  workspace 0 bytes\n"
+                   "\n"
+                   "  kernel k0_relu(out.a, x) {\n"
+                   "    for %i0 in 0..3 vectorized {\n"
+                   "      out.a[%i0] = max(x[%i0], 0)\n"
+                   "    }\n"
+                   "  }\n"
+                   "\n"
+                   "  kernel k1_copy(out.id, x2) {\n"
+                   "    for %i1 in 0..3 vectorized {\n"
+                   "      out.id[%i1] = x2[%i1]\n"
+                   "    }\n"
+                   "  }\n"
+                   "\n"
+                   "  kernel k2_copy(out.b, out.a) {\n"
+                   "    for %i2 in 0..3 vectorized {\n"
+                   "      out.b[%i2] = out.a[%i2]\n"
+                   "    }\n"
+                   "  }\n"
+                   "\n"
+                   "  kernel k3_copy(out.k, c2) {\n"
+                   "    for %i3 in 0..3 vectorized {\n"
+                   "      out.k[%i3] = c2[%i3]\n"
+                   "    }\n"
+                   "  }\n"
+                   "}\n");
+  free(got);
+  ck_assert_int_eq(m->ninputs, 2);
+  ck_assert_int_eq(m->noutputs, 4);
+  for (int i = 0; i < m->ninputs; i++) {
+    ck_assert_int_eq(m->inputs[i]->kind, DLC_BUF_INPUT);
+    ck_assert_int_eq(m->inputs[i]->index, i);
+  }
+  static const char *const names[] = {"out.id", "out.a", "out.b", "out.k"};
+  for (int i = 0; i < m->noutputs; i++) {
+    ck_assert_int_eq(m->outputs[i]->kind, DLC_BUF_OUTPUT);
+    ck_assert_int_eq(m->outputs[i]->index, i);
+    ck_assert_str_eq(m->outputs[i]->name, names[i]);
+  }
+  ck_assert_str_eq(m->inputs[1]->name, "x2");
+  ck_assert_ptr_eq(buf("c2")->data, k->data);
+  ck_assert_int_eq(buf("c2")->kind, DLC_BUF_CONST);
+}
+END_TEST
+
+START_TEST(output_of_an_input_used_twice) {
+  /* the same input as two outputs, and a weight as an output */
+  dlc_node *x = in("x", ty(DLC_F64, 2, 2, 2));
+  dlc_node *w = weight("w", ty(DLC_F64, 0), NULL);
+  out("p", x);
+  out("q", x);
+  out("r", w);
+  lower();
+  ck_assert_int_eq(m->nkernels, 3);
+  const char *want[3][3] = {{"k0_copy", "out.p", "x"},
+                            {"k1_copy", "out.q", "x"},
+                            {"k2_copy", "out.r", "w"}};
+  for (int i = 0; i < 3; i++) {
+    const dlc_kernel *k = m->kernels[i];
+    ck_assert_str_eq(k->name, want[i][0]);
+    ck_assert_int_eq(k->nparams, 2);
+    ck_assert_str_eq(k->params[0]->name, want[i][1]);
+    ck_assert_str_eq(k->params[1]->name, want[i][2]);
+    ck_assert_ptr_eq(k->params[0], m->outputs[i]);
+  }
+  /* the scalar weight's copy still runs once */
+  ck_assert_int_eq(m->kernels[2]->body->extent, 1);
+  ck_assert_int_eq(m->kernels[0]->body->extent, 4);
+  ck_assert_int_eq(m->workspace_size, 0);
+}
+END_TEST
+
+/* ---- the loop verifier on hand-built modules --------------------------- */
+
+/* h: kernel k(b, a) { for i in 0..4 vectorized { b[i] = a[i] } } with a
+ * an input, b an output, c a constant and t a temp that k does not use. */
+static dlc_lbuf *ha, *hb, *hc, *ht;
+static dlc_kernel *hk;
+static dlc_lvar *hi;
+
+static void hand_module(void) {
+  m = dlc_lmodule_new("h", 1, 1);
+  dlc_type t = ty(DLC_F32, 1, 4);
+  ha = dlc_lmodule_add_buf(m, DLC_BUF_INPUT, "a", &t);
+  hb = dlc_lmodule_add_buf(m, DLC_BUF_OUTPUT, "b", &t);
+  hc = dlc_lmodule_add_buf(m, DLC_BUF_CONST, "c", &t);
+  ht = dlc_lmodule_add_buf(m, DLC_BUF_TEMP, "t", &t);
+  m->inputs[0] = ha;
+  m->outputs[0] = hb;
+  m->workspace_size = 64;
+  hk = dlc_lmodule_add_kernel(m, "k");
+  dlc_kernel_use(hk, hb);
+  dlc_kernel_use(hk, ha);
+  dlc_kernel_use(hk, ha); /* a second use adds nothing */
+  ck_assert_int_eq(hk->nparams, 2);
+  hi = dlc_lvar_new(m, DLC_I64, "i");
+}
+
+/* Makes the kernel's body `for i in 0..4 vectorized { s }`. */
+static void hand_body(dlc_lstmt *s) {
+  hk->body = dlc_ls_loop(m, hi, 4, DLC_LOOP_VECTORIZED, s);
+}
+
+static dlc_lexpr *I(void) { return dlc_lx_var(m, hi); }
+
+static void expect_loop_error(const char *what) {
+  char want[256];
+  snprintf(want, sizeof want, "error: internal: loop verifier: kernel k: %s\n",
+           what);
+  ck_assert_int_eq(dlc_lmodule_verify(m, sink.d), DLC_ERROR);
+  ck_assert_str_eq(tu_sink_text(&sink), want);
+  ck_assert_int_eq(dlc_diag_errors(sink.d), 1);
+}
+
+START_TEST(verify_hand_module_ok) {
+  hand_module();
+  hand_body(dlc_ls_store(m, hb, I(), dlc_lx_load(m, ha, I())));
+  ck_assert_int_eq(dlc_lmodule_verify(m, sink.d), DLC_OK);
+  ck_assert_str_eq(tu_sink_text(&sink), "");
+  char *got = print_module(m);
+  expect_text(got, "module h {\n"
+                   "  input a : f32[4] #0\n"
+                   "  output b : f32[4] #0\n"
+                   "  const c : f32[4]\n"
+                   "  temp t : f32[4] @0\n"
+                   "  workspace 64 bytes\n"
+                   "\n"
+                   "  kernel k(b, a) {\n"
+                   "    for %i0 in 0..4 vectorized {\n"
+                   "      b[%i0] = a[%i0]\n"
+                   "    }\n"
+                   "  }\n"
+                   "}\n");
+  free(got);
+}
+END_TEST
+
+START_TEST(verify_store_to_input) {
+  hand_module();
+  hand_body(dlc_ls_store(m, ha, I(), dlc_lx_load(m, ha, I())));
+  expect_loop_error("store to a read-only buffer");
+}
+END_TEST
+
+START_TEST(verify_assign_to_loop_index) {
+  hand_module();
+  dlc_lstmt *a = dlc_ls_assign(m, hi, dlc_lx_int(m, 3));
+  a->next = dlc_ls_store(m, hb, I(), dlc_lx_load(m, ha, I()));
+  hand_body(a);
+  expect_loop_error("assignment to a variable that is not a local");
+}
+END_TEST
+
+START_TEST(verify_store_to_const) {
+  hand_module();
+  dlc_kernel_use(hk, hc);
+  hand_body(dlc_ls_store(m, hc, I(), dlc_lx_load(m, ha, I())));
+  expect_loop_error("store to a read-only buffer");
+}
+END_TEST
+
+START_TEST(verify_store_to_non_param) {
+  hand_module();
+  hand_body(dlc_ls_store(m, ht, I(), dlc_lx_load(m, ha, I())));
+  expect_loop_error("store to a buffer that is not a parameter");
+}
+END_TEST
+
+START_TEST(verify_load_from_non_param) {
+  hand_module();
+  hand_body(dlc_ls_store(m, hb, I(), dlc_lx_load(m, hc, I())));
+  expect_loop_error("load from a buffer that is not a parameter");
+}
+END_TEST
+
+START_TEST(verify_load_index_not_i64) {
+  hand_module();
+  hand_body(dlc_ls_store(m, hb, I(),
+                         dlc_lx_load(m, ha, dlc_lx_const(m, DLC_I32, 1))));
+  expect_loop_error("index is not i64");
+}
+END_TEST
+
+START_TEST(verify_store_index_not_i64) {
+  hand_module();
+  hand_body(dlc_ls_store(m, hb, dlc_lx_cast(m, DLC_I32, I()),
+                         dlc_lx_load(m, ha, I())));
+  expect_loop_error("index is not i64");
+}
+END_TEST
+
+START_TEST(verify_stored_dtype_differs) {
+  hand_module();
+  hand_body(dlc_ls_store(m, hb, I(), dlc_lx_float(m, DLC_F64, 1)));
+  expect_loop_error("stored value's dtype differs from the buffer's");
+}
+END_TEST
+
+START_TEST(verify_load_dtype_differs) {
+  hand_module();
+  dlc_lexpr *ld = dlc_lx_load(m, ha, I());
+  ld->dtype = DLC_F64;
+  hand_body(dlc_ls_store(m, hb, I(), dlc_lx_cast(m, DLC_F32, ld)));
+  expect_loop_error("load dtype differs from the buffer's");
+}
+END_TEST
+
+START_TEST(verify_operand_dtypes_differ) {
+  hand_module();
+  dlc_lexpr *e = dlc_lx_binary(m, DLC_LX_ADD, dlc_lx_load(m, ha, I()),
+                               dlc_lx_float(m, DLC_F32, 1));
+  e->a[1] = dlc_lx_float(m, DLC_F64, 1);
+  hand_body(dlc_ls_store(m, hb, I(), e));
+  expect_loop_error("operand dtypes differ");
+}
+END_TEST
+
+START_TEST(verify_rem_on_floats) {
+  hand_module();
+  dlc_lexpr *e = dlc_lx_binary(m, DLC_LX_REM, dlc_lx_load(m, ha, I()),
+                               dlc_lx_float(m, DLC_F32, 2));
+  hand_body(dlc_ls_store(m, hb, I(), e));
+  expect_loop_error("rem on floats");
+}
+END_TEST
+
+START_TEST(verify_var_outside_loop) {
+  hand_module();
+  dlc_lvar *j = dlc_lvar_new(m, DLC_I64, "i");
+  hand_body(dlc_ls_store(m, hb, dlc_lx_var(m, j), dlc_lx_load(m, ha, I())));
+  expect_loop_error("variable used outside its loop");
+}
+END_TEST
+
+START_TEST(verify_var_after_its_loop) {
+  /* a loop index is bound only inside its own loop */
+  hand_module();
+  dlc_lvar *j = dlc_lvar_new(m, DLC_I64, "i");
+  dlc_lexpr *J = dlc_lx_var(m, j);
+  dlc_lstmt *first = dlc_ls_loop(
+      m, j, 4, DLC_LOOP_SERIAL, dlc_ls_store(m, hb, J, dlc_lx_load(m, ha, J)));
+  dlc_ls_append(&first, dlc_ls_store(m, hb, dlc_lx_var(m, j),
+                                     dlc_lx_float(m, DLC_F32, 0)));
+  hk->body = first;
+  expect_loop_error("variable used outside its loop");
+}
+END_TEST
+
+START_TEST(verify_var_wrong_dtype) {
+  hand_module();
+  dlc_lexpr *v = I();
+  v->dtype = DLC_I32;
+  hand_body(dlc_ls_store(m, hb, dlc_lx_cast(m, DLC_I64, v),
+                         dlc_lx_load(m, ha, I())));
+  expect_loop_error("variable read with the wrong dtype");
+}
+END_TEST
+
+START_TEST(verify_loop_extent) {
+  hand_module();
+  hand_body(dlc_ls_store(m, hb, I(), dlc_lx_load(m, ha, I())));
+  hk->body->extent = 0;
+  expect_loop_error("loop extent below 1");
+}
+END_TEST
+
+START_TEST(verify_loop_var_not_i64) {
+  hand_module();
+  dlc_lvar *f = dlc_lvar_new(m, DLC_I32, "i");
+  hk->body = dlc_ls_loop(m, f, 4, DLC_LOOP_SERIAL,
+                         dlc_ls_store(m, hb, dlc_lx_int(m, 0),
+                                      dlc_lx_float(m, DLC_F32, 0)));
+  expect_loop_error("loop variable is not i64");
+}
+END_TEST
+
+START_TEST(verify_assign_to_non_local) {
+  hand_module();
+  dlc_lvar *v = dlc_lvar_new(m, DLC_F32, "t"); /* not a kernel local */
+  hand_body(dlc_ls_assign(m, v, dlc_lx_load(m, ha, I())));
+  expect_loop_error("assignment to a variable that is not a local");
+}
+END_TEST
+
+START_TEST(verify_assign_dtype_differs) {
+  hand_module();
+  dlc_lvar *v = dlc_kernel_local(m, hk, DLC_F64);
+  hand_body(dlc_ls_assign(m, v, dlc_lx_load(m, ha, I())));
+  expect_loop_error("assigned value's dtype differs from the variable's");
+}
+END_TEST
+
+START_TEST(verify_local_assign_ok) {
+  hand_module();
+  dlc_lvar *v = dlc_kernel_local(m, hk, DLC_F32);
+  dlc_lstmt *s = dlc_ls_assign(m, v, dlc_lx_load(m, ha, I()));
+  dlc_lexpr *e = dlc_lx_unary(m, DLC_LX_EXP, dlc_lx_var(m, v));
+  dlc_ls_append(&s, dlc_ls_store(m, hb, I(), e));
+  hand_body(s);
+  ck_assert_int_eq(dlc_lmodule_verify(m, sink.d), DLC_OK);
+  ck_assert_str_eq(tu_sink_text(&sink), "");
+}
+END_TEST
+
+START_TEST(verify_missing_expression) {
+  hand_module();
+  hand_body(dlc_ls_store(m, hb, I(), NULL));
+  expect_loop_error("missing expression");
+}
+END_TEST
+
+START_TEST(verify_first_error_only) {
+  /* two broken kernels: one message, naming the first */
+  hand_module();
+  hand_body(dlc_ls_store(m, ha, I(), dlc_lx_load(m, ha, I())));
+  dlc_kernel *k2 = dlc_lmodule_add_kernel(m, "k2");
+  dlc_kernel_use(k2, hb);
+  dlc_lvar *j = dlc_lvar_new(m, DLC_I64, "i");
+  k2->body = dlc_ls_loop(m, j, 4, DLC_LOOP_SERIAL,
+                         dlc_ls_store(m, hb, dlc_lx_var(m, j),
+                                      dlc_lx_load(m, hc, dlc_lx_var(m, j))));
+  expect_loop_error("store to a read-only buffer");
+}
+END_TEST
+
+START_TEST(verify_second_kernel_named) {
+  hand_module();
+  hand_body(dlc_ls_store(m, hb, I(), dlc_lx_load(m, ha, I())));
+  dlc_kernel *k2 = dlc_lmodule_add_kernel(m, "k2");
+  dlc_kernel_use(k2, hb);
+  dlc_lvar *j = dlc_lvar_new(m, DLC_I64, "i");
+  k2->body = dlc_ls_loop(m, j, 4, DLC_LOOP_SERIAL,
+                         dlc_ls_store(m, hb, dlc_lx_var(m, j),
+                                      dlc_lx_load(m, hc, dlc_lx_var(m, j))));
+  ck_assert_int_eq(dlc_lmodule_verify(m, sink.d), DLC_ERROR);
+  ck_assert_str_eq(tu_sink_text(&sink),
+                   "error: internal: loop verifier: kernel k2: load from a "
+                   "buffer that is not a parameter\n");
+}
+END_TEST
+
+START_TEST(verify_temp_outside_workspace) {
+  hand_module();
+  hand_body(dlc_ls_store(m, hb, I(), dlc_lx_load(m, ha, I())));
+  ht->offset = 56; /* 56 + 16 > 64 */
+  ck_assert_int_eq(dlc_lmodule_verify(m, sink.d), DLC_ERROR);
+  ck_assert_str_eq(tu_sink_text(&sink),
+                   "error: internal: loop verifier: buffer t lies outside "
+                   "the workspace\n");
+}
+END_TEST
+
+START_TEST(verify_temp_negative_offset) {
+  hand_module();
+  hand_body(dlc_ls_store(m, hb, I(), dlc_lx_load(m, ha, I())));
+  ht->offset = -64;
+  ck_assert_int_eq(dlc_lmodule_verify(m, sink.d), DLC_ERROR);
+  ck_assert_str_eq(tu_sink_text(&sink),
+                   "error: internal: loop verifier: buffer t lies outside "
+                   "the workspace\n");
+  /* exactly at the end is fine */
+  tu_sink_close(&sink);
+  tu_sink_open(&sink);
+  ht->offset = 48;
+  ck_assert_int_eq(dlc_lmodule_verify(m, sink.d), DLC_OK);
+}
+END_TEST
+
+/* ---- the printer on forms lowering does not make ----------------------- */
+
+START_TEST(print_hand_forms) {
+  hand_module();
+  dlc_lvar *u = dlc_lvar_new(m, DLC_I64, "i");
+  dlc_lvar *acc = dlc_kernel_local(m, hk, DLC_F32);
+  dlc_lexpr *idx = dlc_lx_binary(
+      m, DLC_LX_REM,
+      dlc_lx_binary(m, DLC_LX_SUB, dlc_lx_var(m, u), dlc_lx_int(m, 1)),
+      dlc_lx_int(m, 4));
+  dlc_lexpr *val = dlc_lx_binary(
+      m, DLC_LX_MIN,
+      dlc_lx_cast(m, DLC_F32, dlc_lx_binary(m, DLC_LX_DIV, dlc_lx_var(m, u),
+                                            dlc_lx_int(m, 2))),
+      dlc_lx_unary(m, DLC_LX_SQRT, dlc_lx_var(m, acc)));
+  dlc_lstmt *s = dlc_ls_assign(m, acc, dlc_lx_float(m, DLC_F32, 0.25));
+  dlc_ls_append(&s, dlc_ls_store(m, hb, idx, val));
+  dlc_lstmt *loop = dlc_ls_loop(m, u, 8, DLC_LOOP_UNROLLED, s);
+  loop->unroll = 4;
+  hk->body = dlc_ls_loop(m, hi, 2, DLC_LOOP_PARALLEL, loop);
+  /* constant index arithmetic folds in the builders */
+  dlc_lexpr *f = dlc_lx_binary(m, DLC_LX_MUL, dlc_lx_int(m, 3), dlc_lx_int(m, 5));
+  f = dlc_lx_binary(m, DLC_LX_ADD, f, dlc_lx_int(m, -2));
+  ck_assert_int_eq(f->kind, DLC_LX_ICONST);
+  ck_assert_int_eq(f->i, 13);
+  ck_assert_int_eq(dlc_lmodule_verify(m, sink.d), DLC_OK);
+  char *got = print_module(m);
+  expect_text(got, "module h {\n"
+                   "  input a : f32[4] #0\n"
+                   "  output b : f32[4] #0\n"
+                   "  const c : f32[4]\n"
+                   "  temp t : f32[4] @0\n"
+                   "  workspace 64 bytes\n"
+                   "\n"
+                   "  kernel k(b, a) {\n"
+                   "    local %v2 : f32\n"
+                   "    for %i0 in 0..2 parallel {\n"
+                   "      for %i1 in 0..8 unrolled(4) {\n"
+                   "        %v2 = 0.25\n"
+                   "        b[((%i1 - 1) % 4)] = min(cast<f32>((%i1 / 2)), sqrt(%v2))\n"
+                   "      }\n"
+                   "    }\n"
+                   "  }\n"
+                   "}\n");
+  free(got);
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("lower");
+  TCase *t = tcase_create("lower");
+  tcase_add_checked_fixture(t, setup, teardown);
+  tcase_add_test(t, golden_small_net);
+  tcase_add_test(t, lowering_is_deterministic);
+  tcase_add_test(t, workspace_chain_uses_two_slots);
+  tcase_add_test(t, workspace_value_used_far_apart_stays_live);
+  tcase_add_test(t, workspace_operand_used_twice_by_one_node);
+  tcase_add_test(t, workspace_unread_value_is_freed_at_once);
+  tcase_add_test(t, workspace_mixed_sizes_first_fit);
+  tcase_add_test(t, outputs_needing_copies);
+  tcase_add_test(t, output_of_an_input_used_twice);
+  suite_add_tcase(s, t);
+
+  t = tcase_create("verify");
+  tcase_add_checked_fixture(t, setup, teardown);
+  tcase_add_test(t, verify_hand_module_ok);
+  tcase_add_test(t, verify_store_to_input);
+  tcase_add_test(t, verify_assign_to_loop_index);
+  tcase_add_test(t, verify_store_to_const);
+  tcase_add_test(t, verify_store_to_non_param);
+  tcase_add_test(t, verify_load_from_non_param);
+  tcase_add_test(t, verify_load_index_not_i64);
+  tcase_add_test(t, verify_store_index_not_i64);
+  tcase_add_test(t, verify_stored_dtype_differs);
+  tcase_add_test(t, verify_load_dtype_differs);
+  tcase_add_test(t, verify_operand_dtypes_differ);
+  tcase_add_test(t, verify_rem_on_floats);
+  tcase_add_test(t, verify_var_outside_loop);
+  tcase_add_test(t, verify_var_after_its_loop);
+  tcase_add_test(t, verify_var_wrong_dtype);
+  tcase_add_test(t, verify_loop_extent);
+  tcase_add_test(t, verify_loop_var_not_i64);
+  tcase_add_test(t, verify_assign_to_non_local);
+  tcase_add_test(t, verify_assign_dtype_differs);
+  tcase_add_test(t, verify_local_assign_ok);
+  tcase_add_test(t, verify_missing_expression);
+  tcase_add_test(t, verify_first_error_only);
+  tcase_add_test(t, verify_second_kernel_named);
+  tcase_add_test(t, verify_temp_outside_workspace);
+  tcase_add_test(t, verify_temp_negative_offset);
+  tcase_add_test(t, print_hand_forms);
+  suite_add_tcase(s, t);
+  return s;
+}
+
+int main(void) {
+  SRunner *r = srunner_create(suite());
+  srunner_run_all(r, CK_NORMAL);
+  int failed = srunner_ntests_failed(r);
+  srunner_free(r);
+  return failed ? 1 : 0;
+}
