@@ -78,8 +78,24 @@ char *dlc_type_str(const dlc_type *t, char *buf, size_t n) {
 }
 
 bool dlc_attrs_equal(const dlc_attrs *a, const dlc_attrs *b) {
-  if (a->axis != b->axis || a->nints != b->nints)
+  if (a->axis != b->axis || a->nints != b->nints || a->groups != b->groups ||
+      a->start != b->start || a->step != b->step || a->end != b->end ||
+      a->keepdims != b->keepdims || a->count_include_pad != b->count_include_pad ||
+      a->approximate != b->approximate || a->has_lo != b->has_lo ||
+      a->has_hi != b->has_hi || a->to != b->to)
     return false;
+  /* doubles compare by bits so NaN bounds equal themselves */
+  if (memcmp(&a->lo, &b->lo, sizeof a->lo) || memcmp(&a->hi, &b->hi, sizeof a->hi) ||
+      memcmp(&a->alpha, &b->alpha, sizeof a->alpha) ||
+      memcmp(&a->eps, &b->eps, sizeof a->eps))
+    return false;
+  for (int i = 0; i < 2; i++)
+    if (a->kernel[i] != b->kernel[i] || a->stride[i] != b->stride[i] ||
+        a->dilation[i] != b->dilation[i])
+      return false;
+  for (int i = 0; i < 4; i++)
+    if (a->pad[i] != b->pad[i])
+      return false;
   for (int i = 0; i < a->nints; i++)
     if (a->ints[i] != b->ints[i])
       return false;
@@ -160,12 +176,14 @@ dlc_node *dlc_graph_add_scalar(dlc_graph *g, dlc_dtype dt, double v,
     double f64;
     int32_t i32;
     int64_t i64;
+    uint8_t b;
   } u;
   switch (dt) {
   case DLC_F32: u.f32 = (float)v; break;
   case DLC_F64: u.f64 = v; break;
   case DLC_I32: u.i32 = (int32_t)v; break;
   case DLC_I64: u.i64 = (int64_t)v; break;
+  case DLC_BOOL: u.b = v != 0; break;
   default: dlc_unreachable();
   }
   return dlc_graph_add_const(g, &t, &u, loc);

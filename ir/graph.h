@@ -44,10 +44,20 @@ typedef enum dlc_op_kind {
   DLC_KIND_SOURCE,
   DLC_KIND_UNARY,
   DLC_KIND_BINARY,
+  DLC_KIND_WHERE,
+  DLC_KIND_CAST,
   DLC_KIND_MATMUL,
   DLC_KIND_SOFTMAX,
+  DLC_KIND_REDUCE,
+  DLC_KIND_NORM,
+  DLC_KIND_CONV,
+  DLC_KIND_POOL,
   DLC_KIND_RESHAPE,
   DLC_KIND_TRANSPOSE,
+  DLC_KIND_BROADCAST,
+  DLC_KIND_CONCAT,
+  DLC_KIND_SLICE,
+  DLC_KIND_GATHER,
 } dlc_op_kind;
 
 enum {
@@ -55,6 +65,8 @@ enum {
   DLC_OPF_CONST = 1 << 1,       /* a source holding data */
   DLC_OPF_NOFOLD = 1 << 2,      /* never constant */
   DLC_OPF_FLOAT = 1 << 3,       /* floating-point operands only */
+  DLC_OPF_NOBOOL = 1 << 4,      /* numeric operands: no bool */
+  DLC_OPF_COMPARE = 1 << 5,     /* result is bool */
 };
 
 typedef enum dlc_op {
@@ -76,12 +88,31 @@ extern const dlc_opinfo dlc_ops[DLC_NUM_OPS];
 bool dlc_op_lookup(const char *name, dlc_op *out);
 
 /* Operator attributes. Which fields an operator reads is its shape rule's
- * business; unused fields stay zero, so attrs compare with memcmp-like
- * equality (dlc_attrs_equal). */
+ * business (the comments name the users); unused fields stay zero, so two
+ * nodes' attributes compare field by field (dlc_attrs_equal). Shape rules
+ * normalize what they read: negative axes become 0..rank-1, axis lists are
+ * sorted, slice bounds are clamped, defaults are filled in. */
 typedef struct dlc_attrs {
-  int64_t axis;  /* softmax: normalized to 0..rank-1 by the shape rule */
+  int64_t axis;  /* softmax, log_softmax, layer_norm, flatten, concat, slice,
+                    gather */
   int nints;
-  int64_t *ints; /* reshape: target dims; transpose: perm */
+  int64_t *ints; /* reshape: dims; transpose: perm; reductions, squeeze,
+                    unsqueeze: axes; broadcast_to: dims */
+  int64_t kernel[2];   /* pools: kernel height, width */
+  int64_t stride[2];   /* conv2d, pools: default 1, 1 */
+  int64_t dilation[2]; /* conv2d: default 1, 1 */
+  int64_t pad[4];      /* conv2d, pools: top, left, bottom, right */
+  int64_t groups;      /* conv2d: default 1 */
+  int64_t start, step; /* slice: first index and step (normalized) */
+  int64_t end;         /* slice: as written (Python rules); unused after */
+  bool keepdims;       /* reductions */
+  bool count_include_pad; /* avg_pool2d */
+  bool approximate;    /* gelu: the tanh form */
+  bool has_lo, has_hi; /* clip: which bounds are given */
+  double lo, hi;       /* clip bounds */
+  double alpha;        /* leaky_relu: default 0.01 */
+  double eps;          /* batch_norm, layer_norm: default 1e-5 */
+  dlc_dtype to;        /* cast: the result dtype */
 } dlc_attrs;
 
 bool dlc_attrs_equal(const dlc_attrs *a, const dlc_attrs *b);

@@ -31,6 +31,7 @@ static void print_scalar(FILE *out, dlc_dtype t, const void *p, int64_t i) {
   }
   case DLC_I32: fprintf(out, "%d", ((const int32_t *)p)[i]); break;
   case DLC_I64: fprintf(out, "%lld", (long long)((const int64_t *)p)[i]); break;
+  case DLC_BOOL: fputs(((const uint8_t *)p)[i] ? "true" : "false", out); break;
   default: dlc_unreachable();
   }
 }
@@ -49,18 +50,71 @@ static void print_ref(FILE *out, const dlc_node *n, const int *num) {
     fprintf(out, "%%%d", num[n->id]);
 }
 
+static void print_pair(FILE *out, const char *key, const int64_t *v, int n) {
+  fprintf(out, ", %s=", key);
+  print_ints(out, v, n);
+}
+
+static void print_double(FILE *out, const char *key, double v) {
+  fprintf(out, ", %s=%.9g", key, v);
+}
+
+/* Attributes in a fixed order per kind, so the text is stable. */
 static void print_attrs(FILE *out, const dlc_node *n) {
+  const dlc_attrs *a = &n->attr;
   switch (dlc_ops[n->op].kind) {
   case DLC_KIND_SOFTMAX:
-    fprintf(out, ", axis=%lld", (long long)n->attr.axis);
+  case DLC_KIND_CONCAT:
+  case DLC_KIND_GATHER:
+    fprintf(out, ", axis=%lld", (long long)a->axis);
     break;
   case DLC_KIND_RESHAPE:
-    fputs(", shape=", out);
-    print_ints(out, n->attr.ints, n->attr.nints);
+    print_pair(out, "shape", n->type.dims, n->type.rank);
     break;
   case DLC_KIND_TRANSPOSE:
-    fputs(", perm=", out);
-    print_ints(out, n->attr.ints, n->attr.nints);
+    print_pair(out, "perm", a->ints, a->nints);
+    break;
+  case DLC_KIND_BROADCAST:
+    print_pair(out, "shape", a->ints, a->nints);
+    break;
+  case DLC_KIND_REDUCE:
+    print_pair(out, "axes", a->ints, a->nints);
+    fprintf(out, ", keepdims=%d", a->keepdims);
+    break;
+  case DLC_KIND_SLICE:
+    fprintf(out, ", axis=%lld, start=%lld, step=%lld", (long long)a->axis,
+            (long long)a->start, (long long)a->step);
+    break;
+  case DLC_KIND_CAST:
+    fprintf(out, ", %s", dlc_dtype_name(a->to));
+    break;
+  case DLC_KIND_NORM:
+    if (n->op == DLC_OP_LAYER_NORM)
+      fprintf(out, ", axis=%lld", (long long)a->axis);
+    print_double(out, "eps", a->eps);
+    break;
+  case DLC_KIND_CONV:
+  case DLC_KIND_POOL:
+    if (n->op != DLC_OP_CONV2D)
+      print_pair(out, "kernel", a->kernel, 2);
+    print_pair(out, "stride", a->stride, 2);
+    print_pair(out, "pad", a->pad, 4);
+    if (n->op == DLC_OP_CONV2D) {
+      print_pair(out, "dilation", a->dilation, 2);
+      fprintf(out, ", groups=%lld", (long long)a->groups);
+    }
+    if (n->op == DLC_OP_AVG_POOL2D)
+      fprintf(out, ", count_include_pad=%d", a->count_include_pad);
+    break;
+  case DLC_KIND_UNARY:
+    if (n->op == DLC_OP_LEAKY_RELU)
+      print_double(out, "alpha", a->alpha);
+    if (n->op == DLC_OP_GELU && a->approximate)
+      fputs(", approximate=\"tanh\"", out);
+    if (n->op == DLC_OP_CLIP && a->has_lo)
+      print_double(out, "min", a->lo);
+    if (n->op == DLC_OP_CLIP && a->has_hi)
+      print_double(out, "max", a->hi);
     break;
   default:
     break;

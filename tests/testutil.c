@@ -125,6 +125,7 @@ void tu_fill_random(dlc_dtype dt, void *data, int64_t n, uint64_t seed,
     case DLC_F64: ((double *)data)[i] = v; break;
     case DLC_I32: ((int32_t *)data)[i] = (int32_t)floor(lo + u * (hi - lo + 1)); break;
     case DLC_I64: ((int64_t *)data)[i] = (int64_t)floor(lo + u * (hi - lo + 1)); break;
+    case DLC_BOOL: ((uint8_t *)data)[i] = u < 0.5; break;
     default: ck_abort_msg("tu_fill_random: dtype");
     }
   }
@@ -136,6 +137,7 @@ static double get(dlc_dtype dt, const void *p, int64_t i) {
   case DLC_F64: return ((const double *)p)[i];
   case DLC_I32: return ((const int32_t *)p)[i];
   case DLC_I64: return (double)((const int64_t *)p)[i];
+  case DLC_BOOL: return ((const uint8_t *)p)[i];
   default: ck_abort_msg("tu_assert_close: dtype");
   }
   return 0;

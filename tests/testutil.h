@@ -35,7 +35,7 @@ const char *tu_sink_text(tu_sink *s); /* everything reported so far */
 void tu_sink_close(tu_sink *s);
 
 /* Fills n elements of dtype dt: floats uniform in [lo, hi), integers in
- * [lo, hi] rounded, from a fixed seed. */
+ * [lo, hi] rounded, bools 0 or 1 evenly, from a fixed seed. */
 void tu_fill_random(dlc_dtype dt, void *data, int64_t n, uint64_t seed,
                     double lo, double hi);
 
