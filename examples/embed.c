@@ -26,6 +26,7 @@ static void fill(const dlcc_tensor_info *t, void *buf) {
     case DLCC_F64: ((double *)buf)[i] = (double)v / 10; break;
     case DLCC_I32: ((int32_t *)buf)[i] = v; break;
     case DLCC_I64: ((int64_t *)buf)[i] = v; break;
+    case DLCC_BOOL: ((uint8_t *)buf)[i] = v & 1; break;
     }
   }
 }
@@ -36,6 +37,7 @@ static double value(const dlcc_tensor_info *t, const void *buf, int64_t i) {
   case DLCC_F64: return ((const double *)buf)[i];
   case DLCC_I32: return ((const int32_t *)buf)[i];
   case DLCC_I64: return (double)((const int64_t *)buf)[i];
+  case DLCC_BOOL: return ((const uint8_t *)buf)[i];
   }
   return 0;
 }

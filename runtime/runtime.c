@@ -58,6 +58,7 @@ DLCC_API const char *dlcc_dtype_name(dlcc_dtype t) {
   case DLCC_F64: return "f64";
   case DLCC_I32: return "i32";
   case DLCC_I64: return "i64";
+  case DLCC_BOOL: return "bool";
   }
   return "unknown";
 }
@@ -66,6 +67,7 @@ DLCC_API size_t dlcc_dtype_size(dlcc_dtype t) {
   switch (t) {
   case DLCC_F32: case DLCC_I32: return 4;
   case DLCC_F64: case DLCC_I64: return 8;
+  case DLCC_BOOL: return 1;
   }
   return 0;
 }
@@ -192,7 +194,7 @@ static dlcc_status check_tensor(dlcc_model *m, const char *path,
   if (dlcc_dtype_size((dlcc_dtype)t->dtype) == 0)
     return dlcc__fail(m, DLCC_ERR_BAD_MODEL,
                       "%s: %s %d ('%s') has unknown dtype code %d (this "
-                      "runtime reads 1 to 4)",
+                      "runtime reads 1 to 5)",
                       path, kind, i, t->name, (int)t->dtype);
   if (t->rank < 0 || t->rank > DLCC_MAX_RANK)
     return dlcc__fail(m, DLCC_ERR_BAD_MODEL,

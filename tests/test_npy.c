@@ -32,13 +32,14 @@ static const float six[6] = {1, 2, 3, 4, 5, 6};
 
 START_TEST(test_round_trip) {
   char *dir = tu_tmpdir("npy");
-  static const dlcc_dtype types[] = {DLCC_F32, DLCC_F64, DLCC_I32, DLCC_I64};
+  static const dlcc_dtype types[] = {DLCC_F32, DLCC_F64, DLCC_I32, DLCC_I64,
+                                     DLCC_BOOL};
   static const struct {
     int rank;
     int64_t dims[3];
   } shapes[] = {{0, {0}}, {1, {5}}, {2, {2, 3}}, {3, {2, 3, 4}},
                 {1, {0}}, {2, {3, 0}}, {1, {1}}};
-  for (size_t t = 0; t < 4; t++) {
+  for (size_t t = 0; t < sizeof types / sizeof *types; t++) {
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
       int64_t n = 1;
       for (int i = 0; i < shapes[s].rank; i++)
@@ -224,9 +225,11 @@ static const struct {
     {"{'descr': '|f4', 'fortran_order': False, 'shape': (2, 3)}", 24,
      "invalid dtype '|f4': byte order '|' is only for 1-byte types"},
     {"{'descr': '<f2', 'fortran_order': False, 'shape': (2, 3)}", 12,
-     "unsupported dtype '<f2' (dlcc reads <f4, <f8, <i4, <i8)"},
-    {"{'descr': '|b1', 'fortran_order': False, 'shape': (2, 3)}", 6,
-     "unsupported dtype '|b1' (dlcc reads <f4, <f8, <i4, <i8)"},
+     "unsupported dtype '<f2' (dlcc reads <f4, <f8, <i4, <i8, |b1)"},
+    {"{'descr': '|u1', 'fortran_order': False, 'shape': (2, 3)}", 6,
+     "unsupported dtype '|u1' (dlcc reads <f4, <f8, <i4, <i8, |b1)"},
+    {"{'descr': '|b1', 'fortran_order': False, 'shape': (2, 3)}", 5,
+     "truncated data: shape (2, 3) of |b1 needs 6 bytes, found 5"},
     {"{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,)}", 8,
      "unsupported dtype: structured arrays are not supported"},
     {"{'descr': 4, 'fortran_order': False, 'shape': (2,)}", 8,

@@ -72,7 +72,10 @@ START_TEST(test_library) {
   ck_assert_int_eq(DLCC_I64, 4);
   ck_assert_str_eq(dlcc_dtype_name(DLCC_F32), "f32");
   ck_assert_str_eq(dlcc_dtype_name(DLCC_I64), "i64");
-  ck_assert_str_eq(dlcc_dtype_name((dlcc_dtype)5), "unknown");
+  ck_assert_int_eq(DLCC_BOOL, 5);
+  ck_assert_str_eq(dlcc_dtype_name(DLCC_BOOL), "bool");
+  ck_assert_uint_eq(dlcc_dtype_size(DLCC_BOOL), 1);
+  ck_assert_str_eq(dlcc_dtype_name((dlcc_dtype)6), "unknown");
   ck_assert_uint_eq(dlcc_dtype_size(DLCC_F64), 8);
   ck_assert_uint_eq(dlcc_dtype_size(DLCC_I32), 4);
   ck_assert_uint_eq(dlcc_dtype_size((dlcc_dtype)0), 0);
@@ -293,7 +296,7 @@ START_TEST(test_load_errors) {
                        "%s: dlcc_model_entry returned NULL");
   expect_fixture_error(FAKE_BAD_DTYPE, DLCC_ERR_BAD_MODEL,
                        "%s: input 0 ('x') has unknown dtype code 9 (this "
-                       "runtime reads 1 to 4)");
+                       "runtime reads 1 to 5)");
   expect_fixture_error(FAKE_BAD_RANK, DLCC_ERR_BAD_MODEL,
                        "%s: input 0 ('x') has rank 9 (must be 0 to 8)");
   expect_fixture_error(FAKE_ZERO_DIM, DLCC_ERR_BAD_MODEL,

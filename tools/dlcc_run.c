@@ -215,6 +215,7 @@ static void print_values(const dlcc_tensor_info *t, const void *data) {
     case DLCC_F64: printf("%g", ((const double *)data)[i]); break;
     case DLCC_I32: printf("%d", ((const int32_t *)data)[i]); break;
     case DLCC_I64: printf("%lld", (long long)((const int64_t *)data)[i]); break;
+    case DLCC_BOOL: fputs(((const uint8_t *)data)[i] ? "true" : "false", stdout); break;
     }
   }
   printf("%s]\n", n > 8 ? ", ..." : "");

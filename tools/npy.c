@@ -47,6 +47,7 @@ const char *dlc_npy_descr(dlcc_dtype dtype) {
   case DLCC_F64: return "<f8";
   case DLCC_I32: return "<i4";
   case DLCC_I64: return "<i8";
+  case DLCC_BOOL: return "|b1";
   }
   return NULL;
 }
@@ -153,7 +154,8 @@ static int parse_descr(scanner *s, dlcc_dtype *out) {
   const char *code = order ? d + 1 : d;
   size_t cn = order ? n - 1 : n;
   static const struct { const char *code; dlcc_dtype t; } known[] = {
-      {"f4", DLCC_F32}, {"f8", DLCC_F64}, {"i4", DLCC_I32}, {"i8", DLCC_I64}};
+      {"f4", DLCC_F32}, {"f8", DLCC_F64}, {"i4", DLCC_I32}, {"i8", DLCC_I64},
+      {"b1", DLCC_BOOL}};
   for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
     if (!word_is(code, cn, known[i].code))
       continue;
@@ -161,7 +163,7 @@ static int parse_descr(scanner *s, dlcc_dtype *out) {
       return fail(s->e,
                   "big-endian dtype '%s' is not supported (save it as '<%s')",
                   shown, known[i].code);
-    if (order == '|')
+    if (order == '|' && known[i].t != DLCC_BOOL)
       return fail(s->e,
                   "invalid dtype '%s': byte order '|' is only for 1-byte "
                   "types",
@@ -170,7 +172,7 @@ static int parse_descr(scanner *s, dlcc_dtype *out) {
     return 0;
   }
   return fail(s->e,
-              "unsupported dtype '%s' (dlcc reads <f4, <f8, <i4, <i8)", shown);
+              "unsupported dtype '%s' (dlcc reads <f4, <f8, <i4, <i8, |b1)", shown);
 }
 
 static int parse_bool(scanner *s, const char *key, int *out) {

@@ -57,6 +57,7 @@ typedef enum dlcc_dtype {
   DLCC_F64 = 2,
   DLCC_I32 = 3,
   DLCC_I64 = 4,
+  DLCC_BOOL = 5, /* one byte, 0 or 1 */
 } dlcc_dtype;
 
 /* The most dimensions a model's tensor may have. */
