@@ -2,6 +2,7 @@
  * expressions for static shapes stay small and readable when printed. */
 #include "loop.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 #include "util.h"
@@ -126,6 +127,46 @@ dlc_lexpr *dlc_lx_load(dlc_lmodule *m, dlc_lbuf *b, dlc_lexpr *index) {
   return e;
 }
 
+dlc_lexpr *dlc_lx_cmp(dlc_lmodule *m, dlc_lx_kind k, dlc_lexpr *a, dlc_lexpr *b) {
+  DLC_ASSERT(k == DLC_LX_EQ || k == DLC_LX_LT || k == DLC_LX_GT);
+  DLC_ASSERT(a->dtype == b->dtype);
+  dlc_lexpr *e = node(m, k, DLC_BOOL);
+  e->a[0] = a;
+  e->a[1] = b;
+  return e;
+}
+
+dlc_lexpr *dlc_lx_select(dlc_lmodule *m, dlc_lexpr *c, dlc_lexpr *a, dlc_lexpr *b) {
+  DLC_ASSERT(c->dtype == DLC_BOOL && a->dtype == b->dtype);
+  if (c->kind == DLC_LX_ICONST)
+    return c->i ? a : b;
+  dlc_lexpr *e = node(m, DLC_LX_SELECT, a->dtype);
+  e->a[0] = c;
+  e->a[1] = a;
+  e->a[2] = b;
+  return e;
+}
+
+dlc_lexpr *dlc_lx_lowest(dlc_lmodule *m, dlc_dtype t) {
+  switch (t) {
+  case DLC_F32:
+  case DLC_F64: return dlc_lx_float(m, t, -INFINITY);
+  case DLC_I32: return dlc_lx_const(m, t, (double)INT32_MIN);
+  case DLC_I64: { dlc_lexpr *e = dlc_lx_int(m, INT64_MIN); return e; }
+  default: dlc_unreachable();
+  }
+}
+
+dlc_lexpr *dlc_lx_highest(dlc_lmodule *m, dlc_dtype t) {
+  switch (t) {
+  case DLC_F32:
+  case DLC_F64: return dlc_lx_float(m, t, INFINITY);
+  case DLC_I32: return dlc_lx_const(m, t, (double)INT32_MAX);
+  case DLC_I64: { dlc_lexpr *e = dlc_lx_int(m, INT64_MAX); return e; }
+  default: dlc_unreachable();
+  }
+}
+
 dlc_lexpr *dlc_lx_unary(dlc_lmodule *m, dlc_lx_kind k, dlc_lexpr *a) {
   DLC_ASSERT(dlc_lx_arity[k] == 1 && k != DLC_LX_LOAD && k != DLC_LX_CAST);
   dlc_lexpr *e = node(m, k, a->dtype);
@@ -139,7 +180,8 @@ static bool is_int(const dlc_lexpr *e, int64_t v) {
 
 dlc_lexpr *dlc_lx_binary(dlc_lmodule *m, dlc_lx_kind k, dlc_lexpr *a,
                          dlc_lexpr *b) {
-  DLC_ASSERT(dlc_lx_arity[k] == 2);
+  DLC_ASSERT(dlc_lx_arity[k] == 2 && k != DLC_LX_EQ && k != DLC_LX_LT &&
+             k != DLC_LX_GT);
   DLC_ASSERT(a->dtype == b->dtype);
   if (a->dtype == DLC_I64 && a->kind == DLC_LX_ICONST &&
       b->kind == DLC_LX_ICONST) {

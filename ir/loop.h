@@ -49,7 +49,7 @@ struct dlc_lexpr {
   double f;        /* FCONST */
   dlc_lvar *var;   /* VAR */
   dlc_lbuf *buf;   /* LOAD */
-  dlc_lexpr *a[2];
+  dlc_lexpr *a[3];
 };
 
 typedef enum dlc_loop_kind {
@@ -129,6 +129,13 @@ dlc_lexpr *dlc_lx_unary(dlc_lmodule *m, dlc_lx_kind k, dlc_lexpr *a);
 dlc_lexpr *dlc_lx_binary(dlc_lmodule *m, dlc_lx_kind k, dlc_lexpr *a,
                          dlc_lexpr *b);
 dlc_lexpr *dlc_lx_cast(dlc_lmodule *m, dlc_dtype to, dlc_lexpr *a);
+/* EQ, LT, GT: a bool comparing a and b (one dtype). */
+dlc_lexpr *dlc_lx_cmp(dlc_lmodule *m, dlc_lx_kind k, dlc_lexpr *a, dlc_lexpr *b);
+/* c ? a : b with c a bool. */
+dlc_lexpr *dlc_lx_select(dlc_lmodule *m, dlc_lexpr *c, dlc_lexpr *a, dlc_lexpr *b);
+/* The smallest and largest values of dtype t (-inf and +inf for floats). */
+dlc_lexpr *dlc_lx_lowest(dlc_lmodule *m, dlc_dtype t);
+dlc_lexpr *dlc_lx_highest(dlc_lmodule *m, dlc_dtype t);
 
 dlc_lstmt *dlc_ls_loop(dlc_lmodule *m, dlc_lvar *var, int64_t extent,
                        dlc_loop_kind kind, dlc_lstmt *body);

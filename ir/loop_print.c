@@ -15,6 +15,19 @@ static void print_expr(FILE *out, const dlc_lexpr *e) {
   case DLC_LX_FCONST:
     fprintf(out, "%.9g", e->f);
     return;
+  case DLC_LX_EQ:
+  case DLC_LX_LT:
+  case DLC_LX_GT:
+  case DLC_LX_AND: {
+    static const char *const ops[] = {[DLC_LX_EQ] = "==", [DLC_LX_LT] = "<",
+                                      [DLC_LX_GT] = ">", [DLC_LX_AND] = "&&"};
+    fputc('(', out);
+    print_expr(out, e->a[0]);
+    fprintf(out, " %s ", ops[e->kind]);
+    print_expr(out, e->a[1]);
+    fputc(')', out);
+    return;
+  }
   case DLC_LX_VAR:
     fprintf(out, "%%%s", e->var->name);
     return;

@@ -76,6 +76,24 @@ static void expr(ctx *c, const dlc_lexpr *e) {
   case DLC_LX_ICONST:
   case DLC_LX_FCONST:
     break;
+  case DLC_LX_EQ:
+  case DLC_LX_LT:
+  case DLC_LX_GT:
+    if (e->dtype != DLC_BOOL)
+      fail(c, "comparison is not bool");
+    else if (e->a[0]->dtype != e->a[1]->dtype)
+      fail(c, "operand dtypes differ");
+    break;
+  case DLC_LX_SELECT:
+    if (e->a[0]->dtype != DLC_BOOL)
+      fail(c, "select condition is not bool");
+    else if (e->a[1]->dtype != e->dtype || e->a[2]->dtype != e->dtype)
+      fail(c, "operand dtypes differ");
+    break;
+  case DLC_LX_AND:
+    if (e->dtype != DLC_BOOL || e->a[0]->dtype != DLC_BOOL || e->a[1]->dtype != DLC_BOOL)
+      fail(c, "and of non-bools");
+    break;
   case DLC_LX_REM:
     if (dlc_dtype_is_float(e->dtype))
       fail(c, "rem on floats");

@@ -8,17 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ir/util.h"
 #include "lower.h"
+#include "lower_internal.h"
 
 #define ALIGN 64
-
-typedef struct lower {
-  const dlc_graph *g;
-  dlc_lmodule *m;
-  dlc_lbuf **buf; /* by node id */
-  dlc_diag *d;
-} lower;
 
 /* ---- workspace planning ---- */
 
@@ -66,8 +59,8 @@ static void plan_free(plan *p, int64_t off) {
 
 /* Flat index into a tensor of type t broadcast to the output whose loop
  * variables are vars[0..rank-1] (right-aligned, numpy rules). */
-static dlc_lexpr *bcast_index(lower *L, const dlc_type *t, int rank,
-                              dlc_lvar **vars) {
+dlc_lexpr *dlc_lower_bcast_index(lower *L, const dlc_type *t, int rank,
+                                 dlc_lvar **vars) {
   dlc_lmodule *m = L->m;
   dlc_lexpr *idx = dlc_lx_int(m, 0);
   int64_t stride = 1;
@@ -84,8 +77,8 @@ static dlc_lexpr *bcast_index(lower *L, const dlc_type *t, int rank,
 
 /* Wraps body in loops over dims[0..rank-1] with the given variables: the
  * outermost loop parallel, the innermost vectorized. */
-static dlc_lstmt *nest(lower *L, const int64_t *dims, int rank,
-                       dlc_lvar **vars, dlc_lstmt *body) {
+dlc_lstmt *dlc_lower_nest(lower *L, const int64_t *dims, int rank,
+                          dlc_lvar **vars, dlc_lstmt *body) {
   for (int d = rank - 1; d >= 0; d--) {
     dlc_loop_kind k = d == rank - 1 ? DLC_LOOP_VECTORIZED
                       : d == 0      ? DLC_LOOP_PARALLEL
@@ -95,7 +88,7 @@ static dlc_lstmt *nest(lower *L, const int64_t *dims, int rank,
   return body;
 }
 
-static void new_vars(lower *L, dlc_lvar **vars, int n) {
+void dlc_lower_new_vars(lower *L, dlc_lvar **vars, int n) {
   for (int i = 0; i < n; i++)
     vars[i] = dlc_lvar_new(L->m, DLC_I64, "i");
 }
@@ -109,29 +102,87 @@ static dlc_kernel *kernel_for(lower *L, const dlc_node *n, int seq) {
   return k;
 }
 
-/* ---- elementwise ---- */
+int64_t dlc_lower_prod(const int64_t *dims, int from, int to) {
+  int64_t p = 1;
+  for (int i = from; i < to; i++)
+    p *= dims[i];
+  return p;
+}
 
-static dlc_lexpr *scalar_op(lower *L, dlc_op op, dlc_lexpr *a, dlc_lexpr *b) {
+dlc_lexpr *dlc_lower_in_range(dlc_lmodule *m, dlc_lexpr *i, int64_t n) {
+  return AND(dlc_lx_cmp(m, DLC_LX_GT, i, INT(-1)), LT(i, INT(n)));
+}
+
+dlc_lexpr *dlc_lower_clamp(dlc_lmodule *m, dlc_lexpr *i, int64_t n) {
+  return dlc_lx_binary(m, DLC_LX_MIN, dlc_lx_binary(m, DLC_LX_MAX, i, INT(0)),
+                       INT(n - 1));
+}
+
+/* ---- elementwise: unary, binary, where, cast, broadcast_to ---- */
+
+/* The value of one element of n from its operands' elements v[]. */
+static dlc_lexpr *scalar_op(lower *L, const dlc_node *n, dlc_lexpr **v) {
   dlc_lmodule *m = L->m;
+  dlc_lexpr *a = v[0], *b = v[1];
   dlc_dtype t = a->dtype;
-  switch (op) {
-  case DLC_OP_ADD: return dlc_lx_binary(m, DLC_LX_ADD, a, b);
-  case DLC_OP_SUB: return dlc_lx_binary(m, DLC_LX_SUB, a, b);
-  case DLC_OP_MUL: return dlc_lx_binary(m, DLC_LX_MUL, a, b);
-  case DLC_OP_DIV: return dlc_lx_binary(m, DLC_LX_DIV, a, b);
+  const dlc_attrs *at = &n->attr;
+  switch (n->op) {
+  case DLC_OP_ADD: return ADD(a, b);
+  case DLC_OP_SUB: return SUB(a, b);
+  case DLC_OP_MUL: return MUL(a, b);
+  case DLC_OP_DIV: return DIV(a, b);
   case DLC_OP_MAXIMUM: return dlc_lx_binary(m, DLC_LX_MAX, a, b);
   case DLC_OP_MINIMUM: return dlc_lx_binary(m, DLC_LX_MIN, a, b);
+  case DLC_OP_POW: return dlc_lx_binary(m, DLC_LX_POW, a, b);
+  case DLC_OP_EQUAL: return dlc_lx_cmp(m, DLC_LX_EQ, a, b);
+  case DLC_OP_LESS: return dlc_lx_cmp(m, DLC_LX_LT, a, b);
+  case DLC_OP_GREATER: return dlc_lx_cmp(m, DLC_LX_GT, a, b);
+  case DLC_OP_WHERE: return dlc_lx_select(m, a, b, v[2]);
   case DLC_OP_NEG: return dlc_lx_unary(m, DLC_LX_NEG, a);
-  case DLC_OP_RELU: return dlc_lx_binary(m, DLC_LX_MAX, a, dlc_lx_const(m, t, 0));
+  case DLC_OP_ABS: return dlc_lx_unary(m, DLC_LX_ABS, a);
+  case DLC_OP_RELU: return dlc_lx_binary(m, DLC_LX_MAX, a, CONST(t, 0));
+  case DLC_OP_LEAKY_RELU:
+    return dlc_lx_select(m, LT(a, CONST(t, 0)), MUL(CONST(t, at->alpha), a), a);
+  case DLC_OP_CLIP: {
+    dlc_lexpr *r = a;
+    /* bounds take the operand's dtype; for integers saturate to its range */
+    double lo = at->lo, hi = at->hi;
+    if (!dlc_dtype_is_float(t)) {
+      double mn = t == DLC_I32 ? (double)INT32_MIN : -9.2233720368547758e18;
+      double mx = t == DLC_I32 ? (double)INT32_MAX : 9.2233720368547748e18;
+      lo = lo < mn ? mn : lo > mx ? mx : trunc(lo);
+      hi = hi < mn ? mn : hi > mx ? mx : trunc(hi);
+    }
+    if (at->has_lo)
+      r = dlc_lx_binary(m, DLC_LX_MAX, r, CONST(t, lo));
+    if (at->has_hi)
+      r = dlc_lx_binary(m, DLC_LX_MIN, r, CONST(t, hi));
+    return r;
+  }
   case DLC_OP_SIGMOID:
-    return dlc_lx_binary(
-        m, DLC_LX_DIV, dlc_lx_const(m, t, 1),
-        dlc_lx_binary(m, DLC_LX_ADD, dlc_lx_const(m, t, 1),
-                      dlc_lx_unary(m, DLC_LX_EXP, dlc_lx_unary(m, DLC_LX_NEG, a))));
+    return DIV(CONST(t, 1), ADD(CONST(t, 1), dlc_lx_unary(m, DLC_LX_EXP, dlc_lx_unary(m, DLC_LX_NEG, a))));
+  case DLC_OP_SILU:
+    return DIV(a, ADD(CONST(t, 1), dlc_lx_unary(m, DLC_LX_EXP, dlc_lx_unary(m, DLC_LX_NEG, a))));
+  case DLC_OP_GELU: {
+    dlc_lexpr *inner;
+    if (at->approximate) /* sqrt(2/pi) (x + 0.044715 x^3) */
+      inner = dlc_lx_unary(
+          m, DLC_LX_TANH,
+          MUL(CONST(t, 0.79788456080286535588),
+              ADD(a, MUL(CONST(t, 0.044715), MUL(a, MUL(a, a))))));
+    else
+      inner = dlc_lx_unary(m, DLC_LX_ERF, MUL(a, CONST(t, 0.70710678118654752440)));
+    return MUL(MUL(CONST(t, 0.5), a), ADD(CONST(t, 1), inner));
+  }
   case DLC_OP_TANH: return dlc_lx_unary(m, DLC_LX_TANH, a);
   case DLC_OP_EXP: return dlc_lx_unary(m, DLC_LX_EXP, a);
   case DLC_OP_LOG: return dlc_lx_unary(m, DLC_LX_LOG, a);
   case DLC_OP_SQRT: return dlc_lx_unary(m, DLC_LX_SQRT, a);
+  case DLC_OP_RSQRT: return DIV(CONST(t, 1), dlc_lx_unary(m, DLC_LX_SQRT, a));
+  case DLC_OP_RECIPROCAL: return DIV(CONST(t, 1), a);
+  case DLC_OP_ERF: return dlc_lx_unary(m, DLC_LX_ERF, a);
+  case DLC_OP_CAST: return dlc_lx_cast(m, at->to, a);
+  case DLC_OP_BROADCAST_TO: return a;
   default: dlc_unreachable();
   }
 }
@@ -151,29 +202,27 @@ static bool flat_ok(const dlc_node *n) {
 
 static void lower_elementwise(lower *L, const dlc_node *n, dlc_kernel *k) {
   dlc_lmodule *m = L->m;
-  dlc_lexpr *v[2];
+  dlc_lexpr *v[3] = {0};
   dlc_lstmt *body;
+  DLC_ASSERT(n->nin <= 3);
   if (flat_ok(n)) {
     dlc_lvar *i = dlc_lvar_new(m, DLC_I64, "i");
-    int64_t numel = dlc_type_numel(&n->type);
     for (int a = 0; a < n->nin; a++) {
       bool scalar = dlc_type_numel(&n->in[a]->type) == 1;
-      v[a] = dlc_lx_load(m, L->buf[n->in[a]->id],
-                         scalar ? dlc_lx_int(m, 0) : dlc_lx_var(m, i));
+      v[a] = LOAD(L->buf[n->in[a]->id], scalar ? INT(0) : VAR(i));
     }
-    body = dlc_ls_store(m, L->buf[n->id], dlc_lx_var(m, i),
-                        scalar_op(L, n->op, v[0], n->nin > 1 ? v[1] : NULL));
-    body = dlc_ls_loop(m, i, numel, DLC_LOOP_VECTORIZED, body);
+    body = dlc_ls_store(m, L->buf[n->id], VAR(i), scalar_op(L, n, v));
+    body = dlc_ls_loop(m, i, dlc_type_numel(&n->type), DLC_LOOP_VECTORIZED, body);
   } else {
     dlc_lvar *vars[DLC_MAX_RANK];
     int r = n->type.rank;
-    new_vars(L, vars, r);
+    dlc_lower_new_vars(L, vars, r);
     for (int a = 0; a < n->nin; a++)
-      v[a] = dlc_lx_load(m, L->buf[n->in[a]->id],
-                         bcast_index(L, &n->in[a]->type, r, vars));
-    body = dlc_ls_store(m, L->buf[n->id], bcast_index(L, &n->type, r, vars),
-                        scalar_op(L, n->op, v[0], n->nin > 1 ? v[1] : NULL));
-    body = nest(L, n->type.dims, r, vars, body);
+      v[a] = LOAD(L->buf[n->in[a]->id],
+                  dlc_lower_bcast_index(L, &n->in[a]->type, r, vars));
+    body = dlc_ls_store(m, L->buf[n->id], dlc_lower_bcast_index(L, &n->type, r, vars),
+                        scalar_op(L, n, v));
+    body = dlc_lower_nest(L, n->type.dims, r, vars, body);
   }
   k->body = body;
 }
@@ -186,7 +235,7 @@ static void lower_matmul(lower *L, const dlc_node *n, dlc_kernel *k) {
   int r = tc->rank, nb = r - 2;
   int64_t M = tc->dims[r - 2], N = tc->dims[r - 1], K = ta->dims[ta->rank - 1];
   dlc_lvar *bv[DLC_MAX_RANK];
-  new_vars(L, bv, nb);
+  dlc_lower_new_vars(L, bv, nb);
   dlc_lvar *i = dlc_lvar_new(m, DLC_I64, "i"), *j = dlc_lvar_new(m, DLC_I64, "i"),
            *kk = dlc_lvar_new(m, DLC_I64, "i");
   /* batch offsets, broadcast over the output's batch dims */
@@ -194,16 +243,12 @@ static void lower_matmul(lower *L, const dlc_node *n, dlc_kernel *k) {
   bta.rank -= 2;
   btb.rank -= 2;
   btc.rank -= 2;
-  dlc_lexpr *oa = dlc_lx_binary(m, DLC_LX_MUL, bcast_index(L, &bta, nb, bv),
+  dlc_lexpr *oa = dlc_lx_binary(m, DLC_LX_MUL, dlc_lower_bcast_index(L, &bta, nb, bv),
                                 dlc_lx_int(m, M * K));
-  dlc_lexpr *ob = dlc_lx_binary(m, DLC_LX_MUL, bcast_index(L, &btb, nb, bv),
+  dlc_lexpr *ob = dlc_lx_binary(m, DLC_LX_MUL, dlc_lower_bcast_index(L, &btb, nb, bv),
                                 dlc_lx_int(m, K * N));
-  dlc_lexpr *oc = dlc_lx_binary(m, DLC_LX_MUL, bcast_index(L, &btc, nb, bv),
+  dlc_lexpr *oc = dlc_lx_binary(m, DLC_LX_MUL, dlc_lower_bcast_index(L, &btc, nb, bv),
                                 dlc_lx_int(m, M * N));
-#define VAR(x) dlc_lx_var(m, x)
-#define ADD(x, y) dlc_lx_binary(m, DLC_LX_ADD, x, y)
-#define MUL(x, y) dlc_lx_binary(m, DLC_LX_MUL, x, y)
-#define INT(x) dlc_lx_int(m, x)
   dlc_lbuf *A = L->buf[n->in[0]->id], *B = L->buf[n->in[1]->id],
            *C = L->buf[n->id];
   dlc_lexpr *ci = ADD(oc, ADD(MUL(VAR(i), INT(N)), VAR(j)));
@@ -259,26 +304,34 @@ static void lower_softmax(lower *L, const dlc_node *n, dlc_kernel *k) {
       dlc_ls_assign(m, mx, dlc_lx_binary(m, DLC_LX_MAX, VAR(mx),
                                          dlc_lx_load(m, X, at3(m, O, VAR(a1), IN, len, inner)))));
   dlc_lstmt *zero = dlc_ls_assign(m, sum, dlc_lx_const(m, dt, 0));
-  /* for a: e = exp(x - mx); y = e; sum += e */
-  dlc_lstmt *ex = dlc_ls_assign(
-      m, e, dlc_lx_unary(m, DLC_LX_EXP,
-                         dlc_lx_binary(m, DLC_LX_SUB,
-                                       dlc_lx_load(m, X, at3(m, O, VAR(a2), IN, len, inner)),
-                                       VAR(mx))));
-  ex->next = dlc_ls_store(m, Y, at3(m, O, VAR(a2), IN, len, inner), VAR(e));
-  ex->next->next = dlc_ls_assign(m, sum, ADD(VAR(sum), VAR(e)));
-  dlc_lstmt *l2 = dlc_ls_loop(m, a2, len, DLC_LOOP_SERIAL, ex);
-  /* for a: y = y / sum */
-  dlc_lstmt *l3 = dlc_ls_loop(
-      m, a3, len, DLC_LOOP_SERIAL,
-      dlc_ls_store(m, Y, at3(m, O, VAR(a3), IN, len, inner),
-                   dlc_lx_binary(m, DLC_LX_DIV,
-                                 dlc_lx_load(m, Y, at3(m, O, VAR(a3), IN, len, inner)),
-                                 VAR(sum))));
+  dlc_lstmt *l2, *l3;
+  dlc_lexpr *xa2 = dlc_lx_load(m, X, at3(m, O, VAR(a2), IN, len, inner));
+  dlc_lexpr *e2 = dlc_lx_unary(m, DLC_LX_EXP, dlc_lx_binary(m, DLC_LX_SUB, xa2, VAR(mx)));
+  if (n->op == DLC_OP_SOFTMAX) {
+    /* for a: e = exp(x - mx); y = e; sum += e */
+    dlc_lstmt *ex = dlc_ls_assign(m, e, e2);
+    ex->next = dlc_ls_store(m, Y, at3(m, O, VAR(a2), IN, len, inner), VAR(e));
+    ex->next->next = dlc_ls_assign(m, sum, ADD(VAR(sum), VAR(e)));
+    l2 = dlc_ls_loop(m, a2, len, DLC_LOOP_SERIAL, ex);
+    /* for a: y = y / sum */
+    l3 = dlc_ls_loop(
+        m, a3, len, DLC_LOOP_SERIAL,
+        dlc_ls_store(m, Y, at3(m, O, VAR(a3), IN, len, inner),
+                     DIV(dlc_lx_load(m, Y, at3(m, O, VAR(a3), IN, len, inner)), VAR(sum))));
+  } else {
+    /* for a: sum += exp(x - mx); e = mx + log(sum); for a: y = x - e */
+    l2 = dlc_ls_loop(m, a2, len, DLC_LOOP_SERIAL,
+                     dlc_ls_assign(m, sum, ADD(VAR(sum), e2)));
+    l2->next = dlc_ls_assign(m, e, ADD(VAR(mx), dlc_lx_unary(m, DLC_LX_LOG, VAR(sum))));
+    l3 = dlc_ls_loop(
+        m, a3, len, DLC_LOOP_SERIAL,
+        dlc_ls_store(m, Y, at3(m, O, VAR(a3), IN, len, inner),
+                     SUB(dlc_lx_load(m, X, at3(m, O, VAR(a3), IN, len, inner)), VAR(e))));
+  }
   first->next = l1;
   l1->next = zero;
   zero->next = l2;
-  l2->next = l3;
+  dlc_ls_append(&zero->next, l3);
   dlc_lstmt *body = dlc_ls_loop(m, in, inner, DLC_LOOP_SERIAL, first);
   k->body = dlc_ls_loop(m, o, outer, DLC_LOOP_PARALLEL, body);
 }
@@ -303,13 +356,80 @@ static void lower_transpose(lower *L, const dlc_node *n, dlc_kernel *k) {
     s *= ti->dims[d];
   }
   dlc_lvar *vars[DLC_MAX_RANK];
-  new_vars(L, vars, r);
+  dlc_lower_new_vars(L, vars, r);
   dlc_lexpr *src = INT(0);
   for (int d = 0; d < r; d++)
     src = ADD(src, MUL(VAR(vars[d]), INT(istride[n->attr.ints[d]])));
-  dlc_lstmt *body = dlc_ls_store(m, L->buf[n->id], bcast_index(L, to, r, vars),
+  dlc_lstmt *body = dlc_ls_store(m, L->buf[n->id], dlc_lower_bcast_index(L, to, r, vars),
                                  dlc_lx_load(m, L->buf[n->in[0]->id], src));
-  k->body = nest(L, to->dims, r, vars, body);
+  k->body = dlc_lower_nest(L, to->dims, r, vars, body);
+}
+
+/* ---- concat, slice, gather: views as [outer, axis, inner] ---- */
+
+static void lower_concat(lower *L, const dlc_node *n, dlc_kernel *k) {
+  dlc_lmodule *m = L->m;
+  const dlc_type *t = &n->type;
+  int axis = (int)n->attr.axis;
+  int64_t outer = dlc_lower_prod(t->dims, 0, axis), total = t->dims[axis],
+          inner = dlc_lower_prod(t->dims, axis + 1, t->rank), off = 0;
+  dlc_lstmt *body = NULL;
+  for (int a = 0; a < n->nin; a++) {
+    int64_t len = n->in[a]->type.dims[axis];
+    dlc_lvar *o = dlc_lvar_new(m, DLC_I64, "i"), *j = dlc_lvar_new(m, DLC_I64, "i");
+    /* the contiguous run of len * inner elements per outer index */
+    dlc_lexpr *src = ADD(MUL(VAR(o), INT(len * inner)), VAR(j));
+    dlc_lexpr *dst = ADD(MUL(VAR(o), INT(total * inner)), ADD(INT(off * inner), VAR(j)));
+    dlc_lstmt *copy = dlc_ls_store(m, L->buf[n->id], dst, LOAD(L->buf[n->in[a]->id], src));
+    copy = dlc_ls_loop(m, j, len * inner, DLC_LOOP_VECTORIZED, copy);
+    dlc_ls_append(&body, dlc_ls_loop(m, o, outer, DLC_LOOP_PARALLEL, copy));
+    off += len;
+  }
+  k->body = body;
+}
+
+static void lower_slice(lower *L, const dlc_node *n, dlc_kernel *k) {
+  dlc_lmodule *m = L->m;
+  const dlc_type *ti = &n->in[0]->type, *t = &n->type;
+  int axis = (int)n->attr.axis;
+  int64_t outer = dlc_lower_prod(t->dims, 0, axis), cnt = t->dims[axis],
+          len = ti->dims[axis], inner = dlc_lower_prod(t->dims, axis + 1, t->rank);
+  dlc_lvar *o = dlc_lvar_new(m, DLC_I64, "i"), *j = dlc_lvar_new(m, DLC_I64, "i"),
+           *in = dlc_lvar_new(m, DLC_I64, "i");
+  dlc_lexpr *pos = ADD(INT(n->attr.start), MUL(VAR(j), INT(n->attr.step)));
+  dlc_lexpr *src = ADD(MUL(ADD(MUL(VAR(o), INT(len)), pos), INT(inner)), VAR(in));
+  dlc_lexpr *dst = ADD(MUL(ADD(MUL(VAR(o), INT(cnt)), VAR(j)), INT(inner)), VAR(in));
+  dlc_lstmt *body = dlc_ls_store(m, L->buf[n->id], dst, LOAD(L->buf[n->in[0]->id], src));
+  body = dlc_ls_loop(m, in, inner, DLC_LOOP_VECTORIZED, body);
+  body = dlc_ls_loop(m, j, cnt, DLC_LOOP_SERIAL, body);
+  k->body = dlc_ls_loop(m, o, outer, DLC_LOOP_PARALLEL, body);
+}
+
+/* y[o, j, i] = x[o, idx(j), i] with idx(j) = indices[j] (+ len if < 0);
+ * an index still out of range reads zero. */
+static void lower_gather(lower *L, const dlc_node *n, dlc_kernel *k) {
+  dlc_lmodule *m = L->m;
+  const dlc_type *tx = &n->in[0]->type, *t = &n->type;
+  int axis = (int)n->attr.axis;
+  int64_t outer = dlc_lower_prod(tx->dims, 0, axis), len = tx->dims[axis],
+          inner = dlc_lower_prod(tx->dims, axis + 1, tx->rank),
+          cnt = dlc_type_numel(&n->in[1]->type);
+  dlc_lvar *o = dlc_lvar_new(m, DLC_I64, "i"), *j = dlc_lvar_new(m, DLC_I64, "i"),
+           *in = dlc_lvar_new(m, DLC_I64, "i");
+  dlc_lvar *idx = dlc_kernel_local(m, k, DLC_I64);
+  dlc_lexpr *raw = dlc_lx_cast(m, DLC_I64, LOAD(L->buf[n->in[1]->id], VAR(j)));
+  dlc_lstmt *set = dlc_ls_assign(
+      m, idx, dlc_lx_select(m, LT(raw, INT(0)), ADD(raw, INT(len)), raw));
+  dlc_lexpr *src = ADD(MUL(ADD(MUL(VAR(o), INT(len)), dlc_lower_clamp(m, VAR(idx), len)),
+                           INT(inner)),
+                       VAR(in));
+  dlc_lexpr *val = dlc_lx_select(m, dlc_lower_in_range(m, VAR(idx), len),
+                                 LOAD(L->buf[n->in[0]->id], src), CONST(t->dtype, 0));
+  dlc_lexpr *dst = ADD(MUL(ADD(MUL(VAR(o), INT(cnt)), VAR(j)), INT(inner)), VAR(in));
+  set->next = dlc_ls_loop(m, in, inner, DLC_LOOP_VECTORIZED,
+                          dlc_ls_store(m, L->buf[n->id], dst, val));
+  dlc_lstmt *body = dlc_ls_loop(m, j, cnt, DLC_LOOP_SERIAL, set);
+  k->body = dlc_ls_loop(m, o, outer, DLC_LOOP_PARALLEL, body);
 }
 
 /* ---- the module ---- */
@@ -376,11 +496,21 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
     dlc_kernel *k = kernel_for(&L, n, seq++);
     switch (info->kind) {
     case DLC_KIND_UNARY:
-    case DLC_KIND_BINARY: lower_elementwise(&L, n, k); break;
+    case DLC_KIND_BINARY:
+    case DLC_KIND_WHERE:
+    case DLC_KIND_CAST:
+    case DLC_KIND_BROADCAST: lower_elementwise(&L, n, k); break;
     case DLC_KIND_MATMUL: lower_matmul(&L, n, k); break;
     case DLC_KIND_SOFTMAX: lower_softmax(&L, n, k); break;
+    case DLC_KIND_REDUCE: dlc_lower_reduce(&L, n, k); break;
+    case DLC_KIND_NORM: dlc_lower_norm(&L, n, k); break;
+    case DLC_KIND_CONV: dlc_lower_conv(&L, n, k); break;
+    case DLC_KIND_POOL: dlc_lower_pool(&L, n, k); break;
     case DLC_KIND_RESHAPE: lower_copy(&L, L.buf[n->id], L.buf[n->in[0]->id], k); break;
     case DLC_KIND_TRANSPOSE: lower_transpose(&L, n, k); break;
+    case DLC_KIND_CONCAT: lower_concat(&L, n, k); break;
+    case DLC_KIND_SLICE: lower_slice(&L, n, k); break;
+    case DLC_KIND_GATHER: lower_gather(&L, n, k); break;
     case DLC_KIND_SOURCE: dlc_unreachable();
     }
     /* operands whose last use this was give their space back */

@@ -121,6 +121,63 @@ static const ecase cases[] = {
             "output y = softmax(h @ w2, axis=-1)\noutput h", -1, 1, R},
     {"passthrough", "input x : f32[17]\nweight w : f32[3] = ones\noutput a = x\noutput b = x\noutput w\noutput c = exp(x)\noutput d = c", -1, 1, F},
     {"folded", "input x : f32[3]\nweight w : f32[3] = 2\noutput y = x * (w * w + 1) - (w - w)", -1, 1, F},
+    /* new elementwise operators, dtypes and bool */
+    {"unary_nn_17", "input x : f32[17]\noutput a = gelu(x)\noutput b = gelu(x, approximate=\"tanh\")\n"
+                    "output c = erf(x)\noutput d = silu(x)\noutput e = abs(x)\noutput f = leaky_relu(x, alpha=0.2)\n"
+                    "output g = clip(x, min=-0.5, max=0.7)\noutput h = clip(x, max=0)", -3, 3, F},
+    {"unary_pos_17", "input x : f32[3,17]\noutput a = rsqrt(x)\noutput b = reciprocal(x)\noutput c = pow(x, 1.5)\n"
+                     "input y : f32[17]\noutput d = pow(x, y)", 0.1, 3, F},
+    {"int_unary", "input x : i32[257]\noutput a = abs(x)\noutput b = clip(x, min=-3, max=4)\noutput c = relu(x)", -9, 9, EXACT},
+    {"compare_where", "input a : f32[3,17]\ninput b : f32[17]\noutput e = equal(a, a)\noutput l = less(a, b)\n"
+                      "output g = greater(a, b)\noutput w = where(less(a, b), a, b)\noutput z = where(g, a, 0)", -2, 2, EXACT},
+    {"int_compare", "input a : i64[5,1]\ninput b : i64[3]\noutput l = less(a, b)\noutput e = equal(a, b)\n"
+                    "output w = where(greater(a, b), a, b)", -2, 2, EXACT},
+    {"bool_io", "input c : bool[17]\ninput a : f32[17]\noutput w = where(c, a, -a)\noutput k = cast(c, f32)\n"
+                "output e = equal(c, c)\noutput r = reshape(c, [1,17])", 0, 1, EXACT},
+    {"casts", "input x : f32[257]\noutput a = cast(x, i32)\noutput b = cast(x, i64)\noutput c = cast(x, bool)\n"
+              "output d = cast(x, f64)\noutput e = cast(cast(x, i32), f32)", -300, 300, EXACT},
+    /* reductions */
+    {"reduce_all", "input x : f32[3,17,5]\noutput s = sum(x)\noutput m = mean(x, keepdims=0)\noutput a = max(x)\noutput b = min(x, keepdims=0)", -1, 1, R},
+    {"reduce_axes", "input x : f32[3,17,5]\noutput s = sum(x, axis=1)\noutput m = mean(x, axis=[0,2], keepdims=0)\n"
+                    "output a = max(x, axis=-1, keepdims=0)\noutput b = min(x, axis=[2,0])", -1, 1, R},
+    {"reduce_int", "input x : i32[4,257]\noutput s = sum(x, axis=1)\noutput m = mean(x, axis=0)\noutput a = max(x, axis=1)", -100, 100, EXACT},
+    {"log_softmax", "input x : f32[3,17,5]\noutput a = log_softmax(x)\noutput b = log_softmax(x, axis=1)", -5, 5, R},
+    /* normalization */
+    {"batch_norm", "input x : f32[2,3,5,7]\nweight s : f32[3] = random(seed=1)\nweight b : f32[3] = random(seed=2)\n"
+                   "weight mu : f32[3] = random(seed=3)\nweight v : f32[3] = 2\noutput y = batch_norm(x, s, b, mu, v, eps=0.001)", -2, 2, R},
+    {"batch_norm_2d", "input x : f32[17,3]\nweight s : f32[3] = 1.5\nweight b : f32[3] = 0.5\nweight mu : f32[3] = 0.1\n"
+                      "weight v : f32[3] = 0.25\noutput y = batch_norm(x, s, b, mu, v)", -2, 2, R},
+    {"layer_norm", "input x : f32[3,17,257]\nweight g : f32[257] = random(seed=4)\nweight b : f32[257] = random(seed=5)\n"
+                   "output y = layer_norm(x, g, b)", -2, 2, 1e-4, 1e-4},
+    {"layer_norm_axis", "input x : f32[3,17,5]\nweight g : f32[17,5] = random(seed=4)\nweight b : f32[17,5] = 0.1\n"
+                        "output y = layer_norm(x, g, b, axis=1, eps=0.01)", -2, 2, 1e-4, 1e-4},
+    /* convolution and pooling */
+    {"conv_basic", "input x : f32[1,3,17,17]\nweight w : f32[5,3,3,3] = random(seed=1)\noutput y = conv2d(x, w)", -1, 1, R},
+    {"conv_pad_bias", "input x : f32[2,3,17,13]\nweight w : f32[4,3,3,3] = random(seed=1)\nweight b : f32[4] = random(seed=2)\n"
+                      "output y = conv2d(x, w, b, pad=1)", -1, 1, R},
+    {"conv_stride_dil", "input x : f32[1,2,17,19]\nweight w : f32[3,2,3,2] = random(seed=1)\n"
+                        "output y = conv2d(x, w, stride=[2,3], pad=[1,0,2,1], dilation=[2,1])", -1, 1, R},
+    {"conv_groups", "input x : f32[1,4,9,9]\nweight w : f32[6,2,3,3] = random(seed=1)\noutput y = conv2d(x, w, groups=2, stride=2, pad=1)", -1, 1, R},
+    {"conv_depthwise", "input x : f32[1,8,7,7]\nweight w : f32[8,1,3,3] = random(seed=1)\nweight b : f32[8] = 0.5\n"
+                       "output y = conv2d(x, w, b, groups=8, pad=1)", -1, 1, R},
+    {"conv_1x1_f64", "input x : f64[1,17,3,5]\nweight w : f64[3,17,1,1] = random(seed=1)\noutput y = conv2d(x, w)", -1, 1, 1e-12, 1e-12},
+    {"max_pool", "input x : f32[1,3,17,17]\noutput a = max_pool2d(x, kernel=3, stride=2, pad=1)\noutput b = max_pool2d(x, kernel=[2,3])", -1, 1, EXACT},
+    {"max_pool_int", "input x : i32[1,2,7,7]\noutput a = max_pool2d(x, kernel=3, stride=2, pad=1)", -50, 50, EXACT},
+    {"avg_pool", "input x : f32[2,3,17,13]\noutput a = avg_pool2d(x, kernel=3, stride=2, pad=1)\n"
+                 "output b = avg_pool2d(x, kernel=3, stride=2, pad=1, count_include_pad=1)\noutput c = avg_pool2d(x, kernel=[2,4], stride=[2,1])", -1, 1, R},
+    {"global_avg_pool", "input x : f32[2,17,7,5]\noutput y = global_avg_pool(x)", -1, 1, R},
+    /* data movement */
+    {"flatten_squeeze", "input x : f32[2,1,3,1]\noutput a = flatten(x)\noutput b = flatten(x, axis=0)\noutput c = squeeze(x)\n"
+                        "output d = squeeze(x, axes=[-1])\noutput e = unsqueeze(x, axes=[0,-1])", -1, 1, EXACT},
+    {"concat", "input a : f32[2,3,5]\ninput b : f32[2,1,5]\ninput c : f32[2,17,5]\noutput y = concat(a, b, c, axis=1)\n"
+               "output z = concat(a, a, axis=-1)\noutput w = concat(c, axis=0)", -1, 1, EXACT},
+    {"slice", "input x : f32[3,17,5]\noutput a = slice(x, axis=1, start=2, end=15, step=3)\noutput b = slice(x, axis=-1, start=-2)\n"
+              "output c = slice(x, axis=1, step=-2)\noutput d = slice(x, axis=0, start=5, end=-10, step=-1)\n"
+              "output e = slice(x, axis=1, start=-100, end=100)", -1, 1, EXACT},
+    {"split", "input x : f32[3,17,5]\np, q, r = split(x, sizes=[1,6,10], axis=1)\noutput p\noutput q\noutput r", -1, 1, EXACT},
+    {"broadcast_to", "input x : f32[3,1]\noutput y = broadcast_to(x, [2,3,17])\ninput s : i32[]\noutput z = broadcast_to(s, [5])", -5, 5, EXACT},
+    {"gather", "input x : f32[17,5]\ninput i : i64[3,2]\noutput y = gather(x, i)\noutput z = gather(x, i, axis=1)", -20, 20, EXACT},
+    {"gather_i32", "input x : f32[2,17,3]\ninput i : i32[257]\noutput y = gather(x, i, axis=1)", -20, 20, EXACT},
 };
 #define NCASES ((int)(sizeof cases / sizeof *cases))
 

@@ -28,8 +28,48 @@ static LLVMTypeRef ty(cg *g, dlc_dtype t) {
   case DLC_F64: return g->f64;
   case DLC_I32: return g->i32;
   case DLC_I64: return g->i64;
+  case DLC_BOOL: return g->i8; /* 0 or 1 in memory and in registers */
   default: dlc_unreachable();
   }
+}
+
+/* An i1 truth value as a dlcc bool (i8 0/1), and back. */
+static LLVMValueRef to_bool(cg *g, LLVMValueRef i1) {
+  return LLVMBuildZExt(g->b, i1, g->i8, "");
+}
+static LLVMValueRef truth(cg *g, LLVMValueRef b) {
+  return LLVMBuildICmp(g->b, LLVMIntNE, b, LLVMConstInt(g->i8, 0, 0), "");
+}
+
+static LLVMValueRef intrinsic2(cg *g, const char *name, LLVMTypeRef *tys,
+                               int ntys, int nargs, LLVMValueRef *args) {
+  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+  DLC_ASSERT(id != 0);
+  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(g->mod, id, tys, (size_t)ntys);
+  LLVMTypeRef fty = LLVMIntrinsicGetType(g->c, id, tys, (size_t)ntys);
+  return LLVMBuildCall2(g->b, fty, fn, args, (unsigned)nargs, "");
+}
+
+/* cast with dlcc's defined results (see loop.def) */
+static LLVMValueRef cast(cg *g, dlc_dtype from, dlc_dtype to, LLVMValueRef a) {
+  bool ffl = dlc_dtype_is_float(from), tfl = dlc_dtype_is_float(to);
+  LLVMTypeRef t = ty(g, to);
+  if (to == DLC_BOOL) {
+    if (ffl)
+      return to_bool(g, LLVMBuildFCmp(g->b, LLVMRealUNE, a, LLVMConstReal(ty(g, from), 0), ""));
+    return to_bool(g, LLVMBuildICmp(g->b, LLVMIntNE, a, LLVMConstInt(ty(g, from), 0, 0), ""));
+  }
+  if (from == DLC_BOOL)
+    return tfl ? LLVMBuildUIToFP(g->b, a, t, "") : LLVMBuildZExt(g->b, a, t, "");
+  if (ffl && tfl)
+    return LLVMBuildFPCast(g->b, a, t, "");
+  if (ffl) {
+    LLVMTypeRef tys[2] = {t, ty(g, from)};
+    return intrinsic2(g, "llvm.fptosi.sat", tys, 2, 1, &a);
+  }
+  if (tfl)
+    return LLVMBuildSIToFP(g->b, a, t, "");
+  return LLVMBuildIntCast2(g->b, a, t, 1, "");
 }
 
 static LLVMValueRef intrinsic(cg *g, const char *name, LLVMTypeRef t, int nargs,
@@ -98,11 +138,15 @@ static LLVMValueRef int_div(cg *g, LLVMTypeRef t, LLVMValueRef a, LLVMValueRef b
 static LLVMValueRef expr(cg *g, const dlc_lexpr *e) {
   bool fl = dlc_dtype_is_float(e->dtype);
   LLVMTypeRef t = ty(g, e->dtype);
-  LLVMValueRef a = NULL, b = NULL;
+  LLVMValueRef a = NULL, b = NULL, c = NULL;
   if (e->kind != DLC_LX_LOAD && dlc_lx_arity[e->kind] >= 1)
     a = expr(g, e->a[0]);
   if (dlc_lx_arity[e->kind] >= 2)
     b = expr(g, e->a[1]);
+  if (dlc_lx_arity[e->kind] >= 3)
+    c = expr(g, e->a[2]);
+  /* comparisons take their operands' type */
+  bool ofl = dlc_lx_arity[e->kind] >= 2 && dlc_dtype_is_float(e->a[0]->dtype);
   switch (e->kind) {
   case DLC_LX_ICONST: return LLVMConstInt(t, (unsigned long long)e->i, 1);
   case DLC_LX_FCONST: return LLVMConstReal(t, e->f);
@@ -127,17 +171,30 @@ static LLVMValueRef expr(cg *g, const dlc_lexpr *e) {
   case DLC_LX_LOG: return intrinsic(g, "llvm.log", t, 1, &a);
   case DLC_LX_SQRT: return intrinsic(g, "llvm.sqrt", t, 1, &a);
   case DLC_LX_TANH: return libm(g, "tanhf", "tanh", e->dtype, a);
-  case DLC_LX_CAST: {
-    dlc_dtype from = e->a[0]->dtype;
-    bool ffl = dlc_dtype_is_float(from);
-    if (ffl && fl)
-      return LLVMBuildFPCast(g->b, a, t, "");
-    if (ffl)
-      return LLVMBuildFPToSI(g->b, a, t, "");
-    if (fl)
-      return LLVMBuildSIToFP(g->b, a, t, "");
-    return LLVMBuildIntCast2(g->b, a, t, 1, "");
+  case DLC_LX_ERF: return libm(g, "erff", "erf", e->dtype, a);
+  case DLC_LX_POW: {
+    LLVMValueRef args[2] = {a, b};
+    return intrinsic(g, "llvm.pow", t, 2, args);
   }
+  case DLC_LX_ABS: {
+    if (fl)
+      return intrinsic(g, "llvm.fabs", t, 1, &a);
+    /* abs(MIN) is MIN: is_int_min_poison = false */
+    LLVMValueRef args[2] = {a, LLVMConstInt(LLVMInt1TypeInContext(g->c), 0, 0)};
+    return intrinsic(g, "llvm.abs", t, 2, args);
+  }
+  case DLC_LX_EQ:
+    return to_bool(g, ofl ? LLVMBuildFCmp(g->b, LLVMRealOEQ, a, b, "")
+                          : LLVMBuildICmp(g->b, LLVMIntEQ, a, b, ""));
+  case DLC_LX_LT:
+    return to_bool(g, ofl ? LLVMBuildFCmp(g->b, LLVMRealOLT, a, b, "")
+                          : LLVMBuildICmp(g->b, LLVMIntSLT, a, b, ""));
+  case DLC_LX_GT:
+    return to_bool(g, ofl ? LLVMBuildFCmp(g->b, LLVMRealOGT, a, b, "")
+                          : LLVMBuildICmp(g->b, LLVMIntSGT, a, b, ""));
+  case DLC_LX_AND: return LLVMBuildAnd(g->b, a, b, "");
+  case DLC_LX_SELECT: return LLVMBuildSelect(g->b, truth(g, a), b, c, "");
+  case DLC_LX_CAST: return cast(g, e->a[0]->dtype, e->dtype, a);
   case DLC_LX_NUM: break;
   }
   dlc_unreachable();

@@ -1,0 +1,250 @@
+/* Lowering of the neural-network operators: reductions, batch and layer
+ * normalization, convolution and pooling. Convolution and pooling
+ * accumulate into their output row by row so that the innermost loop runs
+ * along the output width, contiguous and vectorizable; padding is a guard
+ * (a select over a load at a clamped, always valid, address). */
+#include <stdlib.h>
+
+#include "lower_internal.h"
+
+/* ---- reductions: for each kept index, acc over the reduced axes ---- */
+
+void dlc_lower_reduce(lower *L, const dlc_node *n, dlc_kernel *k) {
+  dlc_lmodule *m = L->m;
+  const dlc_type *tx = &n->in[0]->type;
+  dlc_dtype dt = tx->dtype;
+  int r = tx->rank;
+  bool reduced[DLC_MAX_RANK] = {0};
+  for (int i = 0; i < n->attr.nints; i++)
+    reduced[n->attr.ints[i]] = true;
+  dlc_lvar *vars[DLC_MAX_RANK];
+  dlc_lower_new_vars(L, vars, r);
+  /* x index over all axes; output index over the kept ones */
+  dlc_lexpr *xi = INT(0), *yi = INT(0);
+  int64_t xs = 1, ys = 1, count = 1;
+  for (int d = r - 1; d >= 0; d--) {
+    xi = ADD(xi, MUL(VAR(vars[d]), INT(xs)));
+    xs *= tx->dims[d];
+    if (reduced[d]) {
+      count *= tx->dims[d];
+    } else {
+      yi = ADD(yi, MUL(VAR(vars[d]), INT(ys)));
+      ys *= tx->dims[d];
+    }
+  }
+  dlc_lvar *acc = dlc_kernel_local(m, k, dt);
+  dlc_lexpr *x = LOAD(L->buf[n->in[0]->id], xi), *init, *step;
+  switch (n->op) {
+  case DLC_OP_MAX:
+    init = dlc_lx_lowest(m, dt);
+    step = dlc_lx_binary(m, DLC_LX_MAX, VAR(acc), x);
+    break;
+  case DLC_OP_MIN:
+    init = dlc_lx_highest(m, dt);
+    step = dlc_lx_binary(m, DLC_LX_MIN, VAR(acc), x);
+    break;
+  default: /* sum, mean, global_avg_pool */
+    init = CONST(dt, 0);
+    step = ADD(VAR(acc), x);
+    break;
+  }
+  dlc_lstmt *inner = dlc_ls_assign(m, acc, step);
+  for (int d = r - 1; d >= 0; d--)
+    if (reduced[d])
+      inner = dlc_ls_loop(m, vars[d], tx->dims[d], DLC_LOOP_SERIAL, inner);
+  dlc_lexpr *result = VAR(acc);
+  if (n->op == DLC_OP_MEAN || n->op == DLC_OP_GLOBAL_AVG_POOL)
+    result = DIV(result, CONST(dt, (double)count));
+  dlc_lstmt *body = dlc_ls_assign(m, acc, init);
+  body->next = inner;
+  inner->next = dlc_ls_store(m, L->buf[n->id], yi, result);
+  bool first = true;
+  for (int d = r - 1; d >= 0; d--)
+    if (!reduced[d]) {
+      (void)first;
+      body = dlc_ls_loop(m, vars[d], tx->dims[d], DLC_LOOP_SERIAL, body);
+    }
+  /* the outermost kept loop runs its iterations independently */
+  if (body->kind == DLC_LS_LOOP && body->next == NULL && !reduced[0])
+    body->loop_kind = DLC_LOOP_PARALLEL;
+  k->body = body;
+}
+
+/* ---- batch_norm: elementwise with per-channel parameters ---- */
+
+static void lower_batch_norm(lower *L, const dlc_node *n, dlc_kernel *k) {
+  dlc_lmodule *m = L->m;
+  const dlc_type *t = &n->type;
+  dlc_dtype dt = t->dtype;
+  dlc_lvar *vars[DLC_MAX_RANK];
+  dlc_lower_new_vars(L, vars, t->rank);
+  dlc_lexpr *xi = dlc_lower_bcast_index(L, t, t->rank, vars);
+  dlc_lexpr *c = VAR(vars[1]);
+  dlc_lbuf *X = L->buf[n->in[0]->id], *scale = L->buf[n->in[1]->id],
+           *bias = L->buf[n->in[2]->id], *mean = L->buf[n->in[3]->id],
+           *var = L->buf[n->in[4]->id];
+  /* (x - mean) / sqrt(var + eps) * scale + bias */
+  dlc_lexpr *y = ADD(
+      MUL(DIV(SUB(LOAD(X, xi), LOAD(mean, c)),
+              dlc_lx_unary(m, DLC_LX_SQRT, ADD(LOAD(var, c), CONST(dt, n->attr.eps)))),
+          LOAD(scale, c)),
+      LOAD(bias, c));
+  k->body = dlc_lower_nest(L, t->dims, t->rank, vars,
+                           dlc_ls_store(m, L->buf[n->id], xi, y));
+}
+
+/* ---- layer_norm: per row of inner = prod(dims[axis:]) elements ---- */
+
+static void lower_layer_norm(lower *L, const dlc_node *n, dlc_kernel *k) {
+  dlc_lmodule *m = L->m;
+  const dlc_type *t = &n->type;
+  dlc_dtype dt = t->dtype;
+  int axis = (int)n->attr.axis;
+  int64_t outer = dlc_lower_prod(t->dims, 0, axis),
+          inner = dlc_lower_prod(t->dims, axis, t->rank);
+  dlc_lbuf *X = L->buf[n->in[0]->id], *G = L->buf[n->in[1]->id],
+           *B = L->buf[n->in[2]->id], *Y = L->buf[n->id];
+  dlc_lvar *o = dlc_lvar_new(m, DLC_I64, "i"), *i1 = dlc_lvar_new(m, DLC_I64, "i"),
+           *i2 = dlc_lvar_new(m, DLC_I64, "i"), *i3 = dlc_lvar_new(m, DLC_I64, "i");
+  dlc_lvar *sum = dlc_kernel_local(m, k, dt), *mu = dlc_kernel_local(m, k, dt),
+           *dev = dlc_kernel_local(m, k, dt), *rstd = dlc_kernel_local(m, k, dt);
+#define X_AT(v) LOAD(X, ADD(MUL(VAR(o), INT(inner)), VAR(v)))
+  dlc_lstmt *s = dlc_ls_assign(m, sum, CONST(dt, 0));
+  dlc_ls_append(&s, dlc_ls_loop(m, i1, inner, DLC_LOOP_SERIAL,
+                                dlc_ls_assign(m, sum, ADD(VAR(sum), X_AT(i1)))));
+  dlc_ls_append(&s, dlc_ls_assign(m, mu, DIV(VAR(sum), CONST(dt, (double)inner))));
+  dlc_ls_append(&s, dlc_ls_assign(m, sum, CONST(dt, 0)));
+  dlc_lstmt *d2 = dlc_ls_assign(m, dev, SUB(X_AT(i2), VAR(mu)));
+  d2->next = dlc_ls_assign(m, sum, ADD(VAR(sum), MUL(VAR(dev), VAR(dev))));
+  dlc_ls_append(&s, dlc_ls_loop(m, i2, inner, DLC_LOOP_SERIAL, d2));
+  dlc_ls_append(&s, dlc_ls_assign(
+                        m, rstd,
+                        DIV(CONST(dt, 1),
+                            dlc_lx_unary(m, DLC_LX_SQRT,
+                                         ADD(DIV(VAR(sum), CONST(dt, (double)inner)),
+                                             CONST(dt, n->attr.eps))))));
+  dlc_lexpr *y = ADD(MUL(MUL(SUB(X_AT(i3), VAR(mu)), VAR(rstd)), LOAD(G, VAR(i3))),
+                     LOAD(B, VAR(i3)));
+  dlc_ls_append(&s, dlc_ls_loop(m, i3, inner, DLC_LOOP_VECTORIZED,
+                                dlc_ls_store(m, Y, ADD(MUL(VAR(o), INT(inner)), VAR(i3)), y)));
+#undef X_AT
+  k->body = dlc_ls_loop(m, o, outer, DLC_LOOP_PARALLEL, s);
+}
+
+void dlc_lower_norm(lower *L, const dlc_node *n, dlc_kernel *k) {
+  if (n->op == DLC_OP_BATCH_NORM)
+    lower_batch_norm(L, n, k);
+  else
+    lower_layer_norm(L, n, k);
+}
+
+/* ---- conv2d ----
+ * for n, g, mi (m = g*Mg + mi), oh:
+ *   y[n,m,oh,:] = bias[m] (or 0)
+ *   for c, p: ih = oh*sh - top + p*dh
+ *     for q: wv = w[m,c,p,q]
+ *       for ow: y[n,m,oh,ow] += wv * x[n, g*Cg + c, ih, ow*sw - left + q*dw]
+ * with reads outside x giving 0. */
+
+void dlc_lower_conv(lower *L, const dlc_node *n, dlc_kernel *k) {
+  dlc_lmodule *m = L->m;
+  const dlc_type *tx = &n->in[0]->type, *tw = &n->in[1]->type, *ty = &n->type;
+  const dlc_attrs *a = &n->attr;
+  dlc_dtype dt = ty->dtype;
+  int64_t N = tx->dims[0], C = tx->dims[1], H = tx->dims[2], W = tx->dims[3];
+  int64_t M = tw->dims[0], kH = tw->dims[2], kW = tw->dims[3];
+  int64_t G = a->groups, Mg = M / G, Cg = C / G, OH = ty->dims[2], OW = ty->dims[3];
+  dlc_lbuf *X = L->buf[n->in[0]->id], *Wb = L->buf[n->in[1]->id], *Y = L->buf[n->id];
+  dlc_lbuf *B = n->nin > 2 ? L->buf[n->in[2]->id] : NULL;
+  dlc_lvar *vn = dlc_lvar_new(m, DLC_I64, "i"), *vg = dlc_lvar_new(m, DLC_I64, "i"),
+           *vmi = dlc_lvar_new(m, DLC_I64, "i"), *voh = dlc_lvar_new(m, DLC_I64, "i"),
+           *vow = dlc_lvar_new(m, DLC_I64, "i"), *vc = dlc_lvar_new(m, DLC_I64, "i"),
+           *vp = dlc_lvar_new(m, DLC_I64, "i"), *vq = dlc_lvar_new(m, DLC_I64, "i"),
+           *vow2 = dlc_lvar_new(m, DLC_I64, "i");
+  dlc_lvar *wv = dlc_kernel_local(m, k, dt), *ih = dlc_kernel_local(m, k, DLC_I64);
+  dlc_lexpr *mm = ADD(MUL(VAR(vg), INT(Mg)), VAR(vmi));
+  /* y[n, m, oh, ow] */
+#define Y_AT(ow) ADD(MUL(ADD(MUL(ADD(MUL(VAR(vn), INT(M)), mm), INT(OH)), VAR(voh)), INT(OW)), VAR(ow))
+  dlc_lstmt *init = dlc_ls_loop(m, vow, OW, DLC_LOOP_VECTORIZED,
+                                dlc_ls_store(m, Y, Y_AT(vow), B ? LOAD(B, mm) : CONST(dt, 0)));
+  dlc_lexpr *iw = ADD(SUB(MUL(VAR(vow2), INT(a->stride[1])), INT(a->pad[1])),
+                      MUL(VAR(vq), INT(a->dilation[1])));
+  dlc_lexpr *chan = ADD(MUL(VAR(vg), INT(Cg)), VAR(vc));
+  dlc_lexpr *xi = ADD(MUL(ADD(MUL(ADD(MUL(VAR(vn), INT(C)), chan), INT(H)),
+                              dlc_lower_clamp(m, VAR(ih), H)),
+                          INT(W)),
+                      dlc_lower_clamp(m, iw, W));
+  dlc_lexpr *inside = AND(dlc_lower_in_range(m, VAR(ih), H), dlc_lower_in_range(m, iw, W));
+  dlc_lexpr *xv = dlc_lx_select(m, inside, LOAD(X, xi), CONST(dt, 0));
+  dlc_lstmt *acc = dlc_ls_store(m, Y, Y_AT(vow2), ADD(LOAD(Y, Y_AT(vow2)), MUL(VAR(wv), xv)));
+  dlc_lexpr *wi = ADD(MUL(ADD(MUL(ADD(MUL(mm, INT(Cg)), VAR(vc)), INT(kH)), VAR(vp)), INT(kW)),
+                      VAR(vq));
+  dlc_lstmt *qbody = dlc_ls_assign(m, wv, LOAD(Wb, wi));
+  qbody->next = dlc_ls_loop(m, vow2, OW, DLC_LOOP_VECTORIZED, acc);
+  dlc_lstmt *pbody = dlc_ls_assign(
+      m, ih, ADD(SUB(MUL(VAR(voh), INT(a->stride[0])), INT(a->pad[0])),
+                 MUL(VAR(vp), INT(a->dilation[0]))));
+  pbody->next = dlc_ls_loop(m, vq, kW, DLC_LOOP_SERIAL, qbody);
+  dlc_lstmt *cbody = dlc_ls_loop(m, vp, kH, DLC_LOOP_SERIAL, pbody);
+  init->next = dlc_ls_loop(m, vc, Cg, DLC_LOOP_SERIAL, cbody);
+#undef Y_AT
+  dlc_lstmt *body = dlc_ls_loop(m, voh, OH, DLC_LOOP_SERIAL, init);
+  body = dlc_ls_loop(m, vmi, Mg, DLC_LOOP_SERIAL, body);
+  body = dlc_ls_loop(m, vg, G, DLC_LOOP_SERIAL, body);
+  k->body = dlc_ls_loop(m, vn, N, DLC_LOOP_PARALLEL, body);
+}
+
+/* ---- pooling: the same row-wise shape as conv2d, one channel at a time ---- */
+
+void dlc_lower_pool(lower *L, const dlc_node *n, dlc_kernel *k) {
+  dlc_lmodule *m = L->m;
+  const dlc_type *tx = &n->in[0]->type, *ty = &n->type;
+  const dlc_attrs *a = &n->attr;
+  dlc_dtype dt = ty->dtype;
+  bool is_max = n->op == DLC_OP_MAX_POOL2D;
+  int64_t NC = tx->dims[0] * tx->dims[1], H = tx->dims[2], W = tx->dims[3];
+  int64_t kH = a->kernel[0], kW = a->kernel[1], OH = ty->dims[2], OW = ty->dims[3];
+  dlc_lbuf *X = L->buf[n->in[0]->id], *Y = L->buf[n->id];
+  dlc_lvar *vnc = dlc_lvar_new(m, DLC_I64, "i"), *voh = dlc_lvar_new(m, DLC_I64, "i"),
+           *vow = dlc_lvar_new(m, DLC_I64, "i"), *vp = dlc_lvar_new(m, DLC_I64, "i"),
+           *vq = dlc_lvar_new(m, DLC_I64, "i"), *vow2 = dlc_lvar_new(m, DLC_I64, "i"),
+           *vow3 = dlc_lvar_new(m, DLC_I64, "i");
+  dlc_lvar *ih = dlc_kernel_local(m, k, DLC_I64);
+#define Y_AT(ow) ADD(MUL(ADD(MUL(VAR(vnc), INT(OH)), VAR(voh)), INT(OW)), VAR(ow))
+  dlc_lexpr *pad_value = is_max ? dlc_lx_lowest(m, dt) : CONST(dt, 0);
+  dlc_lstmt *s = dlc_ls_loop(m, vow, OW, DLC_LOOP_VECTORIZED,
+                             dlc_ls_store(m, Y, Y_AT(vow), pad_value));
+  dlc_lexpr *iw = ADD(SUB(MUL(VAR(vow2), INT(a->stride[1])), INT(a->pad[1])), VAR(vq));
+  dlc_lexpr *xi = ADD(MUL(ADD(MUL(VAR(vnc), INT(H)), dlc_lower_clamp(m, VAR(ih), H)), INT(W)),
+                      dlc_lower_clamp(m, iw, W));
+  dlc_lexpr *inside = AND(dlc_lower_in_range(m, VAR(ih), H), dlc_lower_in_range(m, iw, W));
+  dlc_lexpr *xv = dlc_lx_select(m, inside, LOAD(X, xi), is_max ? dlc_lx_lowest(m, dt) : CONST(dt, 0));
+  dlc_lexpr *upd = is_max ? dlc_lx_binary(m, DLC_LX_MAX, LOAD(Y, Y_AT(vow2)), xv)
+                          : ADD(LOAD(Y, Y_AT(vow2)), xv);
+  dlc_lstmt *pbody = dlc_ls_assign(
+      m, ih, ADD(SUB(MUL(VAR(voh), INT(a->stride[0])), INT(a->pad[0])), VAR(vp)));
+  pbody->next = dlc_ls_loop(m, vq, kW, DLC_LOOP_SERIAL,
+                            dlc_ls_loop(m, vow2, OW, DLC_LOOP_VECTORIZED,
+                                        dlc_ls_store(m, Y, Y_AT(vow2), upd)));
+  dlc_ls_append(&s, dlc_ls_loop(m, vp, kH, DLC_LOOP_SERIAL, pbody));
+  if (!is_max) {
+    /* divide by the window size, or by the part of it inside x */
+    dlc_lexpr *div;
+    if (a->count_include_pad) {
+      div = CONST(dt, (double)(kH * kW));
+    } else {
+      dlc_lexpr *h0 = SUB(MUL(VAR(voh), INT(a->stride[0])), INT(a->pad[0]));
+      dlc_lexpr *w0 = SUB(MUL(VAR(vow3), INT(a->stride[1])), INT(a->pad[1]));
+      dlc_lexpr *hn = SUB(dlc_lx_binary(m, DLC_LX_MIN, ADD(h0, INT(kH)), INT(H)),
+                          dlc_lx_binary(m, DLC_LX_MAX, h0, INT(0)));
+      dlc_lexpr *wn = SUB(dlc_lx_binary(m, DLC_LX_MIN, ADD(w0, INT(kW)), INT(W)),
+                          dlc_lx_binary(m, DLC_LX_MAX, w0, INT(0)));
+      div = dlc_lx_cast(m, dt, MUL(hn, wn));
+    }
+    dlc_ls_append(&s, dlc_ls_loop(m, vow3, OW, DLC_LOOP_VECTORIZED,
+                                  dlc_ls_store(m, Y, Y_AT(vow3), DIV(LOAD(Y, Y_AT(vow3)), div))));
+  }
+#undef Y_AT
+  dlc_lstmt *body = dlc_ls_loop(m, voh, OH, DLC_LOOP_SERIAL, s);
+  k->body = dlc_ls_loop(m, vnc, NC, DLC_LOOP_PARALLEL, body);
+}
