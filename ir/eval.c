@@ -399,6 +399,25 @@ static dlc_status eval_matmul(const dlc_node *n, const void *a, const void *b,
   return DLC_OK;
 }
 
+/* The output size along one spatial dim of a window (kernel k, dilation
+ * dil, stride) sliding over size elements padded by lo and hi:
+ * (size + lo + hi - dil*(k-1) - 1) / stride + 1. False when an attribute
+ * is out of range or the window does not fit; the bound on the attributes
+ * (the shape rules allow at most 2^40) keeps the arithmetic from
+ * overflowing even on nodes built by hand. */
+static bool window_out(int64_t size, int64_t lo, int64_t hi, int64_t k,
+                       int64_t dil, int64_t stride, int64_t *out) {
+  const int64_t lim = (int64_t)1 << 40;
+  if (lo < 0 || hi < 0 || k < 1 || dil < 1 || stride < 1 || lo > lim ||
+      hi > lim || k > lim || dil > lim || stride > lim || size > lim)
+    return false;
+  int64_t room = size + lo + hi - 1; /* >= dil*(k-1) for the window to fit */
+  if (k - 1 > room / dil)
+    return false;
+  *out = (room - dil * (k - 1)) / stride + 1;
+  return true;
+}
+
 /* y[n, m, i, j] = b[m] + sum over the group's input channels c and the
  * kernel positions p, q of x[n, c, i*sh - top + p*dh, j*sw - left + q*dw] *
  * w[m, c - g0, p, q], reading 0 outside x. */
@@ -417,13 +436,10 @@ static dlc_status eval_conv2d(const dlc_node *n, const void *const *opnds,
   int64_t dh = at->dilation[0], dw = at->dilation[1];
   int64_t top = at->pad[0], left = at->pad[1], bottom = at->pad[2],
           right = at->pad[3];
-  if (G < 1 || C % G || M % G || tw->dims[1] != C / G || sh < 1 || sw < 1 ||
-      dh < 1 || dw < 1 || top < 0 || left < 0 || bottom < 0 || right < 0)
-    return DLC_ERROR;
-  int64_t OH = (H + top + bottom - dh * (KH - 1) - 1) / sh + 1;
-  int64_t OW = (W + left + right - dw * (KW - 1) - 1) / sw + 1;
-  if (H + top + bottom - dh * (KH - 1) - 1 < 0 ||
-      W + left + right - dw * (KW - 1) - 1 < 0 || to->dims[0] != N ||
+  int64_t OH, OW;
+  if (G < 1 || C % G || M % G || tw->dims[1] != C / G ||
+      !window_out(H, top, bottom, KH, dh, sh, &OH) ||
+      !window_out(W, left, right, KW, dw, sw, &OW) || to->dims[0] != N ||
       to->dims[1] != M || to->dims[2] != OH || to->dims[3] != OW)
     return DLC_ERROR;
   const void *x = opnds[0], *w = opnds[1], *b = n->nin == 3 ? opnds[2] : NULL;
@@ -477,14 +493,10 @@ static dlc_status eval_pool(const dlc_node *n, const void *x, void *out) {
   int64_t sh = at->stride[0], sw = at->stride[1];
   int64_t top = at->pad[0], left = at->pad[1], bottom = at->pad[2],
           right = at->pad[3];
-  if (KH < 1 || KW < 1 || sh < 1 || sw < 1 || top < 0 || left < 0 ||
-      bottom < 0 || right < 0 || H + top + bottom - KH < 0 ||
-      W + left + right - KW < 0)
-    return DLC_ERROR;
-  int64_t OH = (H + top + bottom - KH) / sh + 1;
-  int64_t OW = (W + left + right - KW) / sw + 1;
-  if (to->dims[0] != N || to->dims[1] != C || to->dims[2] != OH ||
-      to->dims[3] != OW)
+  int64_t OH, OW;
+  if (!window_out(H, top, bottom, KH, 1, sh, &OH) ||
+      !window_out(W, left, right, KW, 1, sw, &OW) || to->dims[0] != N ||
+      to->dims[1] != C || to->dims[2] != OH || to->dims[3] != OW)
     return DLC_ERROR;
   for (int64_t nc = 0; nc < N * C; nc++)
     for (int64_t i = 0; i < OH; i++)
@@ -518,7 +530,8 @@ static dlc_status eval_pool(const dlc_node *n, const void *x, void *out) {
           storef(t, out, o, mx);
         else
           storef(t, out, o,
-                 sum / (double)(at->count_include_pad ? KH * KW : cnt));
+                 sum / (at->count_include_pad ? (double)KH * (double)KW
+                                              : (double)cnt));
       }
   return DLC_OK;
 }
@@ -791,17 +804,21 @@ static dlc_status eval_slice(const dlc_node *n, const void *x, void *out) {
     if (i != axis && ti->dims[i] != to->dims[i])
       return DLC_ERROR;
   int64_t len = to->dims[axis], dim = ti->dims[axis];
-  /* the first and last index read are inside x; |step| * (len - 1) is
-   * bounded by dim - 1 before it is computed */
-  if (start < 0 || start >= dim || len < 1 || len > dim || step < -dim ||
-      step > dim)
+  /* the first and the last index read are inside x; any step will do for
+   * one element, else |step| * (len - 1) <= dim - 1, checked before the
+   * product is formed (step may be INT64_MIN: it is never negated) */
+  if (start < 0 || start >= dim || len < 1 || len > dim)
     return DLC_ERROR;
-  int64_t astep = step < 0 ? -step : step;
-  if (len > 1 && astep > (dim - 1) / (len - 1))
-    return DLC_ERROR;
-  int64_t last = start + (len - 1) * step;
-  if (last < 0 || last >= dim)
-    return DLC_ERROR;
+  if (len > 1) {
+    if (step < -(dim - 1) || step > dim - 1)
+      return DLC_ERROR;
+    int64_t astep = step < 0 ? -step : step;
+    if (astep > (dim - 1) / (len - 1))
+      return DLC_ERROR;
+    int64_t last = start + (len - 1) * step;
+    if (last < 0 || last >= dim)
+      return DLC_ERROR;
+  }
   size_t es = dlc_dtype_size(to->dtype);
   int64_t outer = dims_prod(to, 0, (int)axis);
   int64_t inner = dims_prod(to, (int)axis + 1, to->rank) * (int64_t)es;
