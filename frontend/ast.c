@@ -117,6 +117,35 @@ dlc_ast_stmt *dlc_ast_stmt_add(dlc_parse_state *P, dlc_stmt_kind kind,
   return s;
 }
 
+dlc_ast *dlc_ast_name(dlc_parse_state *P, dlc_loc loc, const char *name) {
+  dlc_ast *e = dlc_ast_new(P, DLC_AST_NAME, loc);
+  e->str = name;
+  return e;
+}
+
+dlc_ast_block *dlc_ast_block_begin(dlc_parse_state *P, const char *name,
+                                   dlc_loc loc, dlc_ast_seq params) {
+  dlc_ast_block *b = dlc_arena_alloc(P->arena, sizeof *b);
+  b->name = name;
+  b->loc = loc;
+  b->params = params.head;
+  b->nparams = params.n;
+  P->block = b;
+  return b;
+}
+
+void dlc_ast_block_end(dlc_parse_state *P, bool broken) {
+  dlc_ast_block *b = P->block;
+  P->block = NULL;
+  if (!b)
+    return;
+  b->broken |= broken;
+  if (P->model)
+    dlc_error(P->diag, b->loc, "blocks must be defined before the model");
+  else if (P->hooks.block)
+    P->hooks.block(P->hooks.ctx, b);
+}
+
 /* Decimal digits to a magnitude, flagging values above 2^63 (which only
  * fits once negated). */
 dlc_ast *dlc_ast_int(dlc_parse_state *P, dlc_loc loc, const char *text,
@@ -169,6 +198,11 @@ bool dlc_literal_convert(dlc_diag *d, const dlc_ast *lit, dlc_dtype dt,
   int n = dlc_ast_textlen(lit->str);
   if (lit->kind == DLC_AST_FLOAT) {
     double v = lit->fval;
+    if (dt == DLC_BOOL) {
+      dlc_error(d, lit->loc, "floating-point literal '%s%.*s' used as bool",
+                sign(lit), n, lit->str);
+      return false;
+    }
     if (!dlc_dtype_is_float(dt)) {
       dlc_error(d, lit->loc,
                 "floating-point literal '%s%.*s' used as %s (an integer "
@@ -200,6 +234,14 @@ bool dlc_literal_convert(dlc_diag *d, const dlc_ast *lit, dlc_dtype dt,
       return false;
     }
     out->i32 = (int32_t)v;
+    return true;
+  case DLC_BOOL:
+    if (v != 0 && v != 1) {
+      dlc_error(d, lit->loc, "literal '%s%.*s' is out of range for bool "
+                "(0 or 1)", sign(lit), n, lit->str);
+      return false;
+    }
+    out->b = (uint8_t)v;
     return true;
   default:
     dlc_unreachable();

@@ -22,7 +22,7 @@ void dlc_safetensors_close(dlc_safetensors *st); /* NULL is harmless */
 typedef struct dlc_st_tensor {
   const char *name;
   const char *dtype_name; /* as written in the file: "F32", "BF16", ... */
-  bool supported;         /* F32, F64, I32 or I64: dtype is valid */
+  bool supported;         /* F32, F64, I32, I64 or BOOL: dtype is valid */
   dlc_dtype dtype;
   int rank;
   const int64_t *dims;

@@ -1,6 +1,7 @@
 /* The parser of the graph language: a pure bison parser building the
- * syntax tree (ast.h) in the parse arena. It recovers from a syntax error
- * at the end of the statement, so independent errors are all reported;
+ * syntax tree (ast.h) in the parse arena: blocks (fn), then the model. It
+ * recovers from a syntax error at the end of the statement, so independent
+ * errors are all reported;
  * a statement that failed still names the value it meant to define, so
  * lowering does not report its uses as undefined. */
 %code requires {
@@ -23,10 +24,21 @@ int dlc_yylex(DLC_YYSTYPE *yylval, DLC_YYLTYPE *yylloc, yyscan_t scanner);
 static void dlc_yyerror(DLC_YYLTYPE *l, yyscan_t scanner, dlc_parse_state *P,
                         const char *msg);
 
-/* Ends a statement: hands it on; the depth report is per statement. */
+/* Ends a statement: hands it on, or adds it to the block being parsed;
+ * the depth report is per statement. */
 static void end_stmt(dlc_parse_state *P) {
-  if (P->pending)
-    P->on_stmt(P->ctx, P->model, P->pending);
+  dlc_ast_stmt *s = P->pending;
+  dlc_ast_block *b = P->block;
+  if (s && b) {
+    if (b->tail)
+      b->tail->next = s;
+    else
+      b->body = s;
+    b->tail = s;
+    b->nbody++;
+  } else if (s && P->hooks.stmt) {
+    P->hooks.stmt(P->hooks.ctx, P->model, s);
+  }
   P->pending = NULL;
   P->deep_reported = false;
 }
@@ -42,6 +54,23 @@ static dlc_ast_stmt *broken(dlc_parse_state *P, const char *name, dlc_loc loc,
                             bool output) {
   dlc_ast_stmt *s = dlc_ast_stmt_add(P, DLC_STMT_BROKEN, name, loc);
   s->output = output;
+  return s;
+}
+
+/* a, b, ... = : the first name, then the others. */
+static dlc_ast_stmt *multi(dlc_parse_state *P, dlc_stmt_kind kind,
+                           const char *first, dlc_loc loc, dlc_ast_seq rest) {
+  dlc_ast_stmt *s = dlc_ast_stmt_add(P, kind, first, loc);
+  dlc_ast *n = dlc_ast_name(P, loc, first);
+  n->next = rest.head;
+  s->targets = n;
+  s->ntargets = rest.n + 1;
+  return s;
+}
+
+static dlc_ast_seq one(dlc_ast *e) {
+  dlc_ast_seq s = {0};
+  dlc_ast_seq_push(&s, e);
   return s;
 }
 }
@@ -64,19 +93,22 @@ static dlc_ast_stmt *broken(dlc_parse_state *P, const char *name, dlc_loc loc,
 
 %token END 0 "end of file"
 %token MODEL "'model'" INPUT "'input'" WEIGHT "'weight'" OUTPUT "'output'"
+%token FN "'fn'" RETURN "'return'"
 %token NEWLINE "end of line"
 %token <str> NAME "name"
 %token <node> INT "integer" FLOAT "number" STRING "string"
 %token LEXERROR "invalid token"
 
-%type <node> expr term unary primary arg kwval list number
-%type <seq> args arglist items dims
+%type <node> expr term unary primary arg kwval list number item param
+%type <seq> args arglist items dims names exprs params paramlist
 %type <type> type
 
 %%
 
-/* file = newline* "model" NAME newline* "{" stmts "}" newline* */
-file: newlines header newlines '{' stmts '}' newlines
+/* file = newline* (block newline*)* "model" NAME newline* "{" stmts "}"
+ *        newline* (block newline*)*
+ * where a block after the model is an error (reported when it ends). */
+file: newlines blocks header newlines '{' stmts '}' newlines blocks
     ;
 
 /* header = "model" NAME: the model exists from here on */
@@ -84,8 +116,44 @@ header: MODEL NAME {
           P->model = dlc_arena_alloc(P->arena, sizeof *P->model);
           P->model->name = $2;
           P->model->loc = LOC(@2);
+          if (P->hooks.model)
+            P->hooks.model(P->hooks.ctx, P->model);
         }
       ;
+
+blocks: %empty | blocks block newlines ;
+
+/* block = "fn" NAME "(" params? ")" newline* "{" stmts "}". A syntax error
+ * in the header skips the whole block; one in a statement only that
+ * statement. */
+block: block_head stmts '}'  { dlc_ast_block_end(P, false); }
+     | FN NAME error '}'     {
+         dlc_ast_block_begin(P, $2, LOC(@2), (dlc_ast_seq){0});
+         dlc_ast_block_end(P, true);
+       }
+     | FN error '}'          {
+         dlc_ast_block_begin(P, NULL, LOC(@1), (dlc_ast_seq){0});
+         dlc_ast_block_end(P, true);
+       }
+     ;
+
+block_head: FN NAME '(' params ')' newlines '{' {
+              dlc_ast_block_begin(P, $2, LOC(@2), $4);
+            }
+          ;
+
+/* params = param ("," param)*, param = NAME | NAME "=" kwval */
+params: %empty          { $$ = (dlc_ast_seq){0}; }
+      | paramlist
+      ;
+
+paramlist: param        { $$ = one($1); }
+         | paramlist ',' param { $$ = $1; dlc_ast_seq_push(&$$, $3); }
+         ;
+
+param: NAME             { $$ = dlc_ast_name(P, LOC(@1), $1); }
+     | NAME '=' kwval   { $$ = dlc_ast_kwarg(P, LOC(@1), $1, $3); }
+     ;
 
 /* newlines = "\n"* */
 newlines: %empty | newlines NEWLINE ;
@@ -104,7 +172,10 @@ sep: NEWLINE { yyerrok; }
 /* stmt = "input" NAME ":" type
  *      | "weight" NAME ":" type ("=" expr)?
  *      | "output" NAME ("=" expr)?
+ *      | "output" NAME ("," NAME)+ "=" expr
  *      | NAME "=" expr
+ *      | NAME ("," NAME)+ "=" expr
+ *      | "return" expr ("," expr)*
  *      | (empty) */
 stmt: %empty
     | INPUT NAME ':' type          { typed(P, DLC_STMT_INPUT, $2, LOC(@2), $4); }
@@ -115,16 +186,43 @@ stmt: %empty
     | NAME '=' expr {
         dlc_ast_stmt_add(P, DLC_STMT_LET, $1, LOC(@1))->expr = $3;
       }
+    | NAME ',' names '=' expr {
+        multi(P, DLC_STMT_MULTI, $1, LOC(@1), $3)->expr = $5;
+      }
+    | RETURN exprs {
+        dlc_ast_stmt *s = dlc_ast_stmt_add(P, DLC_STMT_RETURN, NULL, LOC(@1));
+        s->exprs = $2.head;
+        s->nexprs = $2.n;
+      }
     | OUTPUT NAME '=' expr {
         dlc_ast_stmt_add(P, DLC_STMT_OUTPUT, $2, LOC(@2))->expr = $4;
       }
     | OUTPUT NAME { dlc_ast_stmt_add(P, DLC_STMT_OUTPUT, $2, LOC(@2)); }
+    | OUTPUT NAME ',' names '=' expr {
+        dlc_ast_stmt *s = multi(P, DLC_STMT_MULTI, $2, LOC(@2), $4);
+        s->expr = $6;
+        s->output = true;
+      }
     /* recovery: skip to the end of the statement, keeping its name */
     | INPUT NAME error             { broken(P, $2, LOC(@2), false); }
     | WEIGHT NAME error            { broken(P, $2, LOC(@2), false); }
     | NAME '=' error               { broken(P, $1, LOC(@1), false); }
+    | NAME ',' error               { broken(P, $1, LOC(@1), false); }
+    | NAME ',' names error {
+        multi(P, DLC_STMT_BROKEN, $1, LOC(@1), $3);
+      }
+    | NAME ',' names '=' error {
+        multi(P, DLC_STMT_BROKEN, $1, LOC(@1), $3);
+      }
+    | RETURN error                 { broken(P, NULL, LOC(@1), false); }
     | OUTPUT NAME '=' error        { broken(P, $2, LOC(@2), true); }
     | OUTPUT NAME error            { broken(P, $2, LOC(@2), true); }
+    | OUTPUT NAME ',' names error {
+        multi(P, DLC_STMT_BROKEN, $2, LOC(@2), $4)->output = true;
+      }
+    | OUTPUT NAME ',' names '=' error {
+        multi(P, DLC_STMT_BROKEN, $2, LOC(@2), $4)->output = true;
+      }
     | error                        { broken(P, NULL, LOC(@1), false); }
     ;
 
@@ -145,6 +243,19 @@ dims: INT               { $$ = (dlc_ast_seq){0}; dlc_ast_seq_push(&$$, $1); }
         dlc_ast_seq_push(&$$, dlc_ast_neg(P, LOC(@3), $4));
       }
     ;
+
+/* names = NAME ("," NAME)*, after the first name of a, b = ... */
+names: NAME             { $$ = one(dlc_ast_name(P, LOC(@1), $1)); }
+     | names ',' NAME   {
+         $$ = $1;
+         dlc_ast_seq_push(&$$, dlc_ast_name(P, LOC(@3), $3));
+       }
+     ;
+
+/* exprs = expr ("," expr)* */
+exprs: expr             { $$ = one($1); }
+     | exprs ',' expr   { $$ = $1; dlc_ast_seq_push(&$$, $3); }
+     ;
 
 /* expr = term (("+" | "-") term)* */
 expr: term
@@ -170,10 +281,7 @@ unary: primary
 primary: INT
        | FLOAT
        | STRING
-       | NAME {
-           $$ = dlc_ast_new(P, DLC_AST_NAME, LOC(@1));
-           $$->str = $1;
-         }
+       | NAME              { $$ = dlc_ast_name(P, LOC(@1), $1); }
        | NAME '(' args ')' { $$ = dlc_ast_call(P, LOC(@1), $1, $3); }
        | '(' expr ')'      { $$ = $2; }
        ;
@@ -194,13 +302,11 @@ arg: expr
    | NAME '=' kwval     { $$ = dlc_ast_kwarg(P, LOC(@1), $1, $3); }
    ;
 
-/* kwval = number | list | NAME */
+/* kwval = number | list | NAME | STRING */
 kwval: number
      | list
-     | NAME {
-         $$ = dlc_ast_new(P, DLC_AST_NAME, LOC(@1));
-         $$->str = $1;
-       }
+     | NAME             { $$ = dlc_ast_name(P, LOC(@1), $1); }
+     | STRING
      ;
 
 /* list = "[" items? "]" */
@@ -208,10 +314,14 @@ list: '[' ']'           { $$ = dlc_ast_list(P, LOC(@1), (dlc_ast_seq){0}); }
     | '[' items ']'     { $$ = dlc_ast_list(P, LOC(@1), $2); }
     ;
 
-/* items = number ("," number)* */
-items: number           { $$ = (dlc_ast_seq){0}; dlc_ast_seq_push(&$$, $1); }
-     | items ',' number { $$ = $1; dlc_ast_seq_push(&$$, $3); }
+/* items = item ("," item)*, item = number | NAME (a keyword parameter) */
+items: item             { $$ = one($1); }
+     | items ',' item   { $$ = $1; dlc_ast_seq_push(&$$, $3); }
      ;
+
+item: number
+    | NAME              { $$ = dlc_ast_name(P, LOC(@1), $1); }
+    ;
 
 /* number = "-"? (INT | FLOAT) */
 number: INT

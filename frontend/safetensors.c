@@ -38,7 +38,7 @@ struct dlc_safetensors {
   struct named *by_name; /* sorted by name, for lookups */
 };
 
-/* The dtypes of the format and their sizes; dlcc binds the first four. */
+/* The dtypes of the format and their sizes; dlcc binds the supported ones. */
 static const struct {
   const char *name;
   size_t size;
@@ -49,7 +49,7 @@ static const struct {
     {"I32", 4, true, DLC_I32},   {"I64", 8, true, DLC_I64},
     {"F16", 2, false, 0},        {"BF16", 2, false, 0},
     {"I8", 1, false, 0},         {"U8", 1, false, 0},
-    {"BOOL", 1, false, 0},       {"I16", 2, false, 0},
+    {"BOOL", 1, true, DLC_BOOL}, {"I16", 2, false, 0},
     {"U16", 2, false, 0},        {"U32", 4, false, 0},
     {"U64", 8, false, 0},        {"F8_E4M3", 1, false, 0},
     {"F8_E5M2", 1, false, 0},

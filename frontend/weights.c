@@ -80,7 +80,7 @@ static const void *take(dlc_weights *w, dlc_safetensors *st, int i,
   const char *path = dlc_safetensors_path(st);
   if (!x->supported) {
     dlc_error(w->d, loc, "tensor '%s' in %s has dtype %s, which is not "
-              "supported (supported: F32, F64, I32, I64)", x->name, path,
+              "supported (supported: F32, F64, I32, I64, BOOL)", x->name, path,
               x->dtype_name);
     return NULL;
   }
@@ -94,6 +94,14 @@ static const void *take(dlc_weights *w, dlc_safetensors *st, int i,
               tensor_str(x, s2, sizeof s2));
     return NULL;
   }
+  if (t->dtype == DLC_BOOL)
+    for (size_t k = 0; k < x->nbytes; k++)
+      if (((const unsigned char *)x->data)[k] > 1) {
+        dlc_error(w->d, loc, "tensor '%s' in %s holds a bool other than 0 or "
+                  "1 (element %zu is %d)", x->name, path, k,
+                  ((const unsigned char *)x->data)[k]);
+        return NULL;
+      }
   return x->data;
 }
 
@@ -124,7 +132,8 @@ static uint64_t splitmix64(uint64_t *s) {
 
 /* Element i draws u = (splitmix64() >> 11) * 2^-53, uniform in [0, 1).
  * Floats: -scale + u * 2 * scale, rounded to the dtype. Integers, with
- * K = floor(scale): floor(-K + u * (2K + 1)), uniform in [-K, K]. */
+ * K = floor(scale): floor(-K + u * (2K + 1)), uniform in [-K, K]. Bools:
+ * u < 0.5 (scale is not used). */
 static void fill_random(void *buf, const dlc_type *t, uint64_t seed,
                         double scale) {
   uint64_t s = seed;
@@ -139,6 +148,7 @@ static void fill_random(void *buf, const dlc_type *t, uint64_t seed,
     case DLC_F64: ((double *)buf)[i] = f; break;
     case DLC_I32: ((int32_t *)buf)[i] = (int32_t)v; break;
     case DLC_I64: ((int64_t *)buf)[i] = (int64_t)v; break;
+    case DLC_BOOL: ((uint8_t *)buf)[i] = u < 0.5; break;
     default: dlc_unreachable();
     }
   }
@@ -196,7 +206,7 @@ static const void *init_random(dlc_weights *w, const dlc_ast *e,
     ok = false;
   }
   double limit = t->dtype == DLC_I32 ? 2147483647.0 : 9007199254740992.0;
-  if (ok && !dlc_dtype_is_float(t->dtype) && scv > limit) {
+  if (ok && (t->dtype == DLC_I32 || t->dtype == DLC_I64) && scv > limit) {
     dlc_error(w->d, scale->lhs->loc, "scale is too large for %s (at most %.0f)",
               dlc_dtype_name(t->dtype), limit);
     ok = false;

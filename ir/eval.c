@@ -377,17 +377,35 @@ static dlc_status eval_matmul(const dlc_node *n, const void *a, const void *b,
       !bcast_init(&bb, to->dims, brank, tb->dims, tb->rank - 2, k * nn))
     return DLC_ERROR;
   bool fl = dlc_dtype_is_float(t);
+  /* floats: a row of double accumulators, each summed over l in order (the
+   * same sums as a dot product per element, walked row-wise for speed) */
+  double *row = fl ? malloc(sizeof *row * (size_t)nn) : NULL;
+  if (fl && !row)
+    return DLC_ERROR;
   for (int64_t p = 0; p < batch; p++) {
     int64_t ao = bcast_index(&ba, p), bo = bcast_index(&bb, p);
     int64_t oo = p * m * nn;
-    for (int64_t i = 0; i < m; i++)
-      for (int64_t j = 0; j < nn; j++) {
-        if (fl) {
-          double acc = 0;
-          for (int64_t l = 0; l < k; l++)
-            acc += loadf(t, a, ao + i * k + l) * loadf(t, b, bo + l * nn + j);
-          storef(t, out, oo + i * nn + j, acc);
+    for (int64_t i = 0; fl && i < m; i++) {
+      for (int64_t j = 0; j < nn; j++)
+        row[j] = 0;
+      for (int64_t l = 0; l < k; l++) {
+        double av = loadf(t, a, ao + i * k + l);
+        if (t == DLC_F32) {
+          const float *br = (const float *)b + bo + l * nn;
+          for (int64_t j = 0; j < nn; j++)
+            row[j] += av * br[j];
         } else {
+          const double *br = (const double *)b + bo + l * nn;
+          for (int64_t j = 0; j < nn; j++)
+            row[j] += av * br[j];
+        }
+      }
+      for (int64_t j = 0; j < nn; j++)
+        storef(t, out, oo + i * nn + j, row[j]);
+    }
+    for (int64_t i = 0; !fl && i < m; i++)
+      for (int64_t j = 0; j < nn; j++) {
+        {
           uint64_t acc = 0;
           for (int64_t l = 0; l < k; l++)
             acc += (uint64_t)loadi(t, a, ao + i * k + l) *
@@ -396,6 +414,7 @@ static dlc_status eval_matmul(const dlc_node *n, const void *a, const void *b,
         }
       }
   }
+  free(row);
   return DLC_OK;
 }
 
@@ -447,28 +466,37 @@ static dlc_status eval_conv2d(const dlc_node *n, const void *const *opnds,
             n->in[2]->type.dims[0] != M))
     return DLC_ERROR;
   int64_t Cg = C / G, Mg = M / G;
+  /* one output row of double accumulators at a time; each element still
+   * sums over c, p, q in that order */
+  double *row = malloc(sizeof *row * (size_t)OW);
+  if (!row)
+    return DLC_ERROR;
   for (int64_t in = 0; in < N; in++)
     for (int64_t m = 0; m < M; m++) {
       int64_t g0 = (m / Mg) * Cg;
-      for (int64_t i = 0; i < OH; i++)
-        for (int64_t j = 0; j < OW; j++) {
-          double acc = b ? loadf(t, b, m) : 0.0;
-          for (int64_t c = 0; c < Cg; c++)
-            for (int64_t p = 0; p < KH; p++) {
-              int64_t h = i * sh - top + p * dh;
-              if (h < 0 || h >= H)
-                continue;
-              for (int64_t q = 0; q < KW; q++) {
+      for (int64_t i = 0; i < OH; i++) {
+        for (int64_t j = 0; j < OW; j++)
+          row[j] = b ? loadf(t, b, m) : 0.0;
+        for (int64_t c = 0; c < Cg; c++)
+          for (int64_t p = 0; p < KH; p++) {
+            int64_t h = i * sh - top + p * dh;
+            if (h < 0 || h >= H)
+              continue;
+            int64_t xrow = ((in * C + g0 + c) * H + h) * W;
+            for (int64_t q = 0; q < KW; q++) {
+              double wv = loadf(t, w, ((m * Cg + c) * KH + p) * KW + q);
+              for (int64_t j = 0; j < OW; j++) {
                 int64_t v = j * sw - left + q * dw;
-                if (v < 0 || v >= W)
-                  continue;
-                acc += loadf(t, x, ((in * C + g0 + c) * H + h) * W + v) *
-                       loadf(t, w, ((m * Cg + c) * KH + p) * KW + q);
+                if (v >= 0 && v < W)
+                  row[j] += loadf(t, x, xrow + v) * wv;
               }
             }
-          storef(t, out, ((in * M + m) * OH + i) * OW + j, acc);
-        }
+          }
+        for (int64_t j = 0; j < OW; j++)
+          storef(t, out, ((in * M + m) * OH + i) * OW + j, row[j]);
+      }
     }
+  free(row);
   return DLC_OK;
 }
 

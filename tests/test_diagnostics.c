@@ -124,20 +124,45 @@ START_TEST(dtypes) {
          "  output y = a\n"
          "}\n",
          "t.dsl:2:13: error: dtype 'f16' is not supported yet (supported: "
-         "f32, f64, i32, i64)\n"
+         "f32, f64, i32, i64, bool)\n"
          "  input a : f16[2]\n"
          "            ^\n"
          "t.dsl:3:13: error: dtype 'bf16' is not supported yet (supported: "
-         "f32, f64, i32, i64)\n"
+         "f32, f64, i32, i64, bool)\n"
          "  input b : bf16[2]\n"
          "            ^\n"
          "t.dsl:4:13: error: unknown dtype 'foo'\n"
          "  input c : foo[2]\n"
-         "            ^\n"
-         "t.dsl:5:13: error: dtype 'bool' is not supported yet (supported: "
-         "f32, f64, i32, i64)\n"
-         "  input d : bool[]\n"
          "            ^\n");
+}
+END_TEST
+
+/* bool values: literals take 0 and 1 only; no arithmetic on bool. */
+START_TEST(bools) {
+  expect("model m {\n"
+         "  input m : bool[3]; input x : f32[3]\n"
+         "  a = equal(m, 2)\n"
+         "  b = where(m, x, 1.5) + m\n"
+         "  c = where(0.5, x, x)\n"
+         "  d = m + m\n"
+         "  e = where(x, x, x)\n"
+         "  output y = x\n"
+         "}\n",
+         "t.dsl:3:16: error: literal '2' is out of range for bool (0 or 1)\n"
+         "  a = equal(m, 2)\n"
+         "               ^\n"
+         "t.dsl:4:7: error: add: operand types differ: f32[3] and bool[3]\n"
+         "  b = where(m, x, 1.5) + m\n"
+         "      ^\n"
+         "t.dsl:5:13: error: floating-point literal '0.5' used as bool\n"
+         "  c = where(0.5, x, x)\n"
+         "            ^\n"
+         "t.dsl:6:7: error: add: expects a numeric operand, got bool[3]\n"
+         "  d = m + m\n"
+         "      ^\n"
+         "t.dsl:7:7: error: where: condition must be bool, got f32[3]\n"
+         "  e = where(x, x, x)\n"
+         "      ^\n");
 }
 END_TEST
 
@@ -184,7 +209,7 @@ START_TEST(unknown_operator) {
          "  output y = frobnicate(x, q)\n"
          "  output z = random(seed=1) + const(x)\n"
          "}\n",
-         "t.dsl:3:14: error: unknown operator 'frobnicate'\n"
+         "t.dsl:3:14: error: unknown operator or block 'frobnicate'\n"
          "  output y = frobnicate(x, q)\n"
          "             ^\n"
          "t.dsl:3:28: error: use of undefined name 'q'\n"
@@ -356,17 +381,17 @@ START_TEST(syntax) {
          "t.dsl:6:12: error: unexpected ')', expected expression\n"
          "  c = (x + )\n"
          "           ^\n"
-         "t.dsl:7:5: error: unexpected name 'x', expected '='\n"
+         "t.dsl:7:5: error: unexpected name 'x', expected ',' or '='\n"
          "  d x\n"
          "    ^\n");
 }
 END_TEST
 
 START_TEST(structure) {
-  expect("", "t.dsl:1:1: error: unexpected end of file, expected 'model' or "
-             "end of line\n\n^\n");
+  expect("", "t.dsl:1:1: error: unexpected end of file, expected 'model', "
+             "'fn' or end of line\n\n^\n");
   expect("mdl m {}", "t.dsl:1:1: error: unexpected name 'mdl', expected "
-                     "'model' or end of line\nmdl m {}\n^\n");
+                     "'model', 'fn' or end of line\nmdl m {}\n^\n");
   expect("model m {\n  input x : f32[2]\n  output y = relu(x\n",
          "t.dsl:3:20: error: unexpected end of file, expected ')'\n"
          "  output y = relu(x\n"
@@ -537,7 +562,8 @@ END_TEST
 
 START_TEST(strings) {
   expect("model m {\n  input x : f32[2]\n  output y = x + \"two\"\n}\n",
-         "t.dsl:3:18: error: a string can only be an argument of load()\n"
+         "t.dsl:3:18: error: a string can only be a keyword value or an "
+         "argument of load()\n"
          "  output y = x + \"two\"\n"
          "                 ^\n");
 }
@@ -640,6 +666,7 @@ static Suite *suite(void) {
   tcase_add_test(t, redefinition);
   tcase_add_test(t, duplicate_output);
   tcase_add_test(t, dtypes);
+  tcase_add_test(t, bools);
   tcase_add_test(t, dimensions);
   tcase_add_test(t, unknown_operator);
   tcase_add_test(t, arity);

@@ -1,7 +1,8 @@
 /* Programs in the graph language that must parse and lower: the graph's
  * inputs, outputs, node operators, attributes and weight data are checked
  * (comments, ';', newlines in brackets, precedence, associativity, literal
- * typing, every call form and initializer). */
+ * typing, the first operators' call forms, initializers, bool). The other
+ * call forms are test_calls', blocks test_blocks'. */
 #define _GNU_SOURCE
 #include <string.h>
 
@@ -351,6 +352,45 @@ START_TEST(initializers) {
 }
 END_TEST
 
+/* bool: inputs, weights (0/1 literals, ones, random as u < 0.5),
+ * comparisons, true and false. */
+START_TEST(bools) {
+  dlc_graph *g = compile("model m {\n"
+                         "  input m : bool[3]; input x : f32[3]\n"
+                         "  weight a : bool[3] = ones\n"
+                         "  weight b : bool[2] = 0\n"
+                         "  weight r : bool[64] = random(seed=9)\n"
+                         "  output y = where(m, x, 0)\n"
+                         "  output z = equal(less(x, 1), greater(x, 2))\n"
+                         "  output t = equal(m, true)\n"
+                         "  output f = where(false, a, m)\n"
+                         "  output r\n"
+                         "}\n");
+  ck_assert_int_eq(g->inputs[0]->type.dtype, DLC_BOOL);
+  for (int i = 0; i < 3; i++)
+    ck_assert_int_eq(((uint8_t *)input_named(g, "a")->data)[i], 1);
+  for (int i = 0; i < 2; i++)
+    ck_assert_int_eq(((uint8_t *)input_named(g, "b")->data)[i], 0);
+  uint8_t want[64];
+  tu_fill_random(DLC_BOOL, want, 64, 9, 0, 1);
+  tu_assert_close("r", DLC_BOOL, input_named(g, "r")->data, want, 64, 0, 0);
+  int ones = 0;
+  for (int i = 0; i < 64; i++)
+    ones += want[i];
+  ck_assert(ones > 16 && ones < 48);
+  is_op(out(g, 0), DLC_OP_WHERE, "f32[3]");
+  is_const(out(g, 0)->in[2], DLC_F32, 0);
+  is_op(out(g, 1), DLC_OP_EQUAL, "bool[3]");
+  is_op(out(g, 1)->in[0], DLC_OP_LESS, "bool[3]");
+  is_op(out(g, 2), DLC_OP_EQUAL, "bool[3]");
+  ck_assert_int_eq(out(g, 2)->in[1]->type.dtype, DLC_BOOL);
+  ck_assert_int_eq(*(uint8_t *)out(g, 2)->in[1]->data, 1);
+  is_op(out(g, 3), DLC_OP_WHERE, "bool[3]");
+  ck_assert_int_eq(*(uint8_t *)out(g, 3)->in[0]->data, 0);
+  dlc_graph_free(g);
+}
+END_TEST
+
 /* Same text, same graph: nothing depends on addresses or time. */
 START_TEST(deterministic) {
   const char *src = "model m { weight w : f32[8] = random(seed=5)\n"
@@ -390,6 +430,7 @@ static Suite *suite(void) {
   tcase_add_test(t, calls);
   tcase_add_test(t, outputs);
   tcase_add_test(t, initializers);
+  tcase_add_test(t, bools);
   tcase_add_test(t, deterministic);
   tcase_add_test(t, names);
   suite_add_tcase(s, t);

@@ -181,13 +181,57 @@ START_TEST(bind_errors) {
       "  weight k : i32[2]\n"
       "         ^\n"
       "%s/m.dsl:5:10: error: tensor 'h' in %s has dtype F16, which is not "
-      "supported (supported: F32, F64, I32, I64)\n"
+      "supported (supported: F32, F64, I32, I64, BOOL)\n"
       "  weight h : f32[4]\n"
       "         ^\n",
       dir, path, dir, path, dir, path, dir, path), 0);
   ck_assert_str_eq(tu_sink_text(&sink), want);
   dlc_safetensors_close(st);
   free(want);
+  free(path);
+}
+END_TEST
+
+/* BOOL tensors bind to bool weights; bytes other than 0 and 1 are an
+ * error. */
+START_TEST(bind_bool) {
+  unsigned char data[5] = {1, 0, 1, 1, 2};
+  char *path = write_st("b.safetensors",
+                        "{\"m\": {\"dtype\": \"BOOL\", \"shape\": [2, 2], "
+                        "\"data_offsets\": [0, 4]}, "
+                        "\"bad\": {\"dtype\": \"BOOL\", \"shape\": [1], "
+                        "\"data_offsets\": [4, 5]}}",
+                        data, sizeof data);
+  dlc_safetensors *st = dlc_safetensors_open(path, sink.d);
+  ck_assert_msg(st != NULL, "%s", tu_sink_text(&sink));
+  const dlc_st_tensor *m = dlc_safetensors_tensor(st, 0);
+  ck_assert(m->supported);
+  ck_assert_int_eq(m->dtype, DLC_BOOL);
+  dlc_graph *g = compile("model m {\n"
+                         "  weight m : bool[2, 2]\n"
+                         "  input x : f32[2, 2]\n"
+                         "  output y = where(m, x, 0)\n"
+                         "}\n",
+                         st);
+  ck_assert_msg(g != NULL, "%s", tu_sink_text(&sink));
+  tu_assert_close("m", DLC_BOOL, named(g, "m")->data, data, 4, 0, 0);
+  dlc_graph_free(g);
+  ck_assert_ptr_null(compile("model m {\n"
+                             "  weight bad : bool[1]\n"
+                             "  output y = bad\n"
+                             "}\n",
+                             st));
+  char *want = NULL;
+  ck_assert_int_gt(asprintf(&want,
+      "warning: %s: tensor 'bad' is not used by the model\n"
+      "%s/m.dsl:2:10: error: tensor 'bad' in %s holds a bool other than 0 "
+      "or 1 (element 0 is 2)\n"
+      "  weight bad : bool[1]\n"
+      "         ^\n",
+      path, dir, path), 0);
+  ck_assert_str_eq(tu_sink_text(&sink), want);
+  free(want);
+  dlc_safetensors_close(st);
   free(path);
 }
 END_TEST
@@ -381,6 +425,7 @@ static Suite *suite(void) {
   tcase_add_test(t, open_valid);
   tcase_add_test(t, bind);
   tcase_add_test(t, bind_errors);
+  tcase_add_test(t, bind_bool);
   tcase_add_test(t, load);
   tcase_add_loop_test(t, malformed, 0, (int)(sizeof bads / sizeof *bads));
   tcase_add_test(t, not_a_file);
