@@ -12,6 +12,7 @@ typedef struct lower {
   dlc_lmodule *m;
   dlc_lbuf **buf; /* by node id */
   dlc_diag *d;
+  dlc_lbuf *scratch; /* conv2d with padding: room for the padded input */
 } lower;
 
 /* Expression shorthands; each needs a dlc_lmodule *m in scope. */
@@ -45,6 +46,8 @@ dlc_lexpr *dlc_lower_clamp(dlc_lmodule *m, dlc_lexpr *i, int64_t n);
 void dlc_lower_reduce(lower *L, const dlc_node *n, dlc_kernel *k);
 void dlc_lower_norm(lower *L, const dlc_node *n, dlc_kernel *k);
 void dlc_lower_conv(lower *L, const dlc_node *n, dlc_kernel *k);
+/* The padded input a conv2d with padding needs ({0} when none). */
+dlc_type dlc_lower_conv_scratch(const dlc_node *n);
 void dlc_lower_pool(lower *L, const dlc_node *n, dlc_kernel *k);
 
 #endif

@@ -493,6 +493,14 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
       b->offset = plan_alloc(&p, (int64_t)dlc_type_bytes(&n->type));
       L.buf[n->id] = b;
     }
+    /* scratch a kernel needs only while it runs */
+    dlc_type st = dlc_lower_conv_scratch(n);
+    L.scratch = NULL;
+    if (st.rank) {
+      L.scratch = dlc_lmodule_add_buf(m, DLC_BUF_TEMP,
+                                      dlc_arena_printf(m->arena, "t%d.pad", n->id), &st);
+      L.scratch->offset = plan_alloc(&p, (int64_t)dlc_type_bytes(&st));
+    }
     dlc_kernel *k = kernel_for(&L, n, seq++);
     switch (info->kind) {
     case DLC_KIND_UNARY:
@@ -513,6 +521,8 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
     case DLC_KIND_GATHER: lower_gather(&L, n, k); break;
     case DLC_KIND_SOURCE: dlc_unreachable();
     }
+    if (L.scratch)
+      plan_free(&p, L.scratch->offset);
     /* operands whose last use this was give their space back */
     for (int a = 0; a < n->nin; a++) {
       const dlc_node *o = n->in[a];

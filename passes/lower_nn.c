@@ -139,51 +139,91 @@ void dlc_lower_norm(lower *L, const dlc_node *n, dlc_kernel *k) {
 }
 
 /* ---- conv2d ----
+ * With padding, the input is first copied into a zeroed, padded scratch
+ * buffer, so the loops below never test bounds. Then:
  * for n, g, mi (m = g*Mg + mi), oh:
  *   y[n,m,oh,:] = bias[m] (or 0)
- *   for c, p: ih = oh*sh - top + p*dh
+ *   for c, p: row = x row (oh*sh + p*dh) of channel g*Cg + c
  *     for q: wv = w[m,c,p,q]
- *       for ow: y[n,m,oh,ow] += wv * x[n, g*Cg + c, ih, ow*sw - left + q*dw]
- * with reads outside x giving 0. */
+ *       for ow: y[n,m,oh,ow] += wv * row[ow*sw + q*dw] */
+
+static bool has_pad(const dlc_attrs *a) {
+  return a->pad[0] || a->pad[1] || a->pad[2] || a->pad[3];
+}
+
+dlc_type dlc_lower_conv_scratch(const dlc_node *n) {
+  dlc_type t = {0};
+  if (n->op != DLC_OP_CONV2D || !has_pad(&n->attr))
+    return t;
+  t = n->in[0]->type;
+  t.dims[2] += n->attr.pad[0] + n->attr.pad[2];
+  t.dims[3] += n->attr.pad[1] + n->attr.pad[3];
+  return t;
+}
+
+/* P = zeros, then P[nc, top + h, left + w] = X[nc, h, w] */
+static dlc_lstmt *pad_copy(lower *L, dlc_lbuf *X, dlc_lbuf *P, const dlc_attrs *a) {
+  dlc_lmodule *m = L->m;
+  const dlc_type *tx = &X->type, *tp = &P->type;
+  int64_t NC = tx->dims[0] * tx->dims[1], H = tx->dims[2], W = tx->dims[3];
+  int64_t Hp = tp->dims[2], Wp = tp->dims[3];
+  dlc_lvar *z = dlc_lvar_new(m, DLC_I64, "i"), *nc = dlc_lvar_new(m, DLC_I64, "i"),
+           *h = dlc_lvar_new(m, DLC_I64, "i"), *w = dlc_lvar_new(m, DLC_I64, "i");
+  dlc_lstmt *zero = dlc_ls_loop(m, z, dlc_type_numel(tp), DLC_LOOP_VECTORIZED,
+                                dlc_ls_store(m, P, VAR(z), CONST(tp->dtype, 0)));
+  dlc_lexpr *dst = ADD(MUL(ADD(MUL(VAR(nc), INT(Hp)), ADD(VAR(h), INT(a->pad[0]))), INT(Wp)),
+                       ADD(VAR(w), INT(a->pad[1])));
+  dlc_lexpr *src = ADD(MUL(ADD(MUL(VAR(nc), INT(H)), VAR(h)), INT(W)), VAR(w));
+  dlc_lstmt *copy = dlc_ls_loop(m, w, W, DLC_LOOP_VECTORIZED, dlc_ls_store(m, P, dst, LOAD(X, src)));
+  copy = dlc_ls_loop(m, h, H, DLC_LOOP_SERIAL, copy);
+  zero->next = dlc_ls_loop(m, nc, NC, DLC_LOOP_PARALLEL, copy);
+  return zero;
+}
 
 void dlc_lower_conv(lower *L, const dlc_node *n, dlc_kernel *k) {
   dlc_lmodule *m = L->m;
-  const dlc_type *tx = &n->in[0]->type, *tw = &n->in[1]->type, *ty = &n->type;
+  const dlc_type *tw = &n->in[1]->type, *ty = &n->type;
   const dlc_attrs *a = &n->attr;
   dlc_dtype dt = ty->dtype;
+  dlc_lbuf *X = L->buf[n->in[0]->id], *Wb = L->buf[n->in[1]->id], *Y = L->buf[n->id];
+  dlc_lbuf *B = n->nin > 2 ? L->buf[n->in[2]->id] : NULL;
+  dlc_lstmt *prologue = NULL;
+  if (has_pad(a)) {
+    DLC_ASSERT(L->scratch);
+    dlc_kernel_use(k, L->scratch);
+    prologue = pad_copy(L, X, L->scratch, a);
+    X = L->scratch;
+  }
+  const dlc_type *tx = &X->type;
   int64_t N = tx->dims[0], C = tx->dims[1], H = tx->dims[2], W = tx->dims[3];
   int64_t M = tw->dims[0], kH = tw->dims[2], kW = tw->dims[3];
   int64_t G = a->groups, Mg = M / G, Cg = C / G, OH = ty->dims[2], OW = ty->dims[3];
-  dlc_lbuf *X = L->buf[n->in[0]->id], *Wb = L->buf[n->in[1]->id], *Y = L->buf[n->id];
-  dlc_lbuf *B = n->nin > 2 ? L->buf[n->in[2]->id] : NULL;
   dlc_lvar *vn = dlc_lvar_new(m, DLC_I64, "i"), *vg = dlc_lvar_new(m, DLC_I64, "i"),
            *vmi = dlc_lvar_new(m, DLC_I64, "i"), *voh = dlc_lvar_new(m, DLC_I64, "i"),
            *vow = dlc_lvar_new(m, DLC_I64, "i"), *vc = dlc_lvar_new(m, DLC_I64, "i"),
            *vp = dlc_lvar_new(m, DLC_I64, "i"), *vq = dlc_lvar_new(m, DLC_I64, "i"),
            *vow2 = dlc_lvar_new(m, DLC_I64, "i");
-  dlc_lvar *wv = dlc_kernel_local(m, k, dt), *ih = dlc_kernel_local(m, k, DLC_I64);
+  dlc_lvar *wv = dlc_kernel_local(m, k, dt), *xrow = dlc_kernel_local(m, k, DLC_I64);
   dlc_lexpr *mm = ADD(MUL(VAR(vg), INT(Mg)), VAR(vmi));
   /* y[n, m, oh, ow] */
 #define Y_AT(ow) ADD(MUL(ADD(MUL(ADD(MUL(VAR(vn), INT(M)), mm), INT(OH)), VAR(voh)), INT(OW)), VAR(ow))
   dlc_lstmt *init = dlc_ls_loop(m, vow, OW, DLC_LOOP_VECTORIZED,
                                 dlc_ls_store(m, Y, Y_AT(vow), B ? LOAD(B, mm) : CONST(dt, 0)));
-  dlc_lexpr *iw = ADD(SUB(MUL(VAR(vow2), INT(a->stride[1])), INT(a->pad[1])),
-                      MUL(VAR(vq), INT(a->dilation[1])));
+  /* the start of input row oh*sh + p*dh of channel g*Cg + c */
   dlc_lexpr *chan = ADD(MUL(VAR(vg), INT(Cg)), VAR(vc));
-  dlc_lexpr *xi = ADD(MUL(ADD(MUL(ADD(MUL(VAR(vn), INT(C)), chan), INT(H)),
-                              dlc_lower_clamp(m, VAR(ih), H)),
-                          INT(W)),
-                      dlc_lower_clamp(m, iw, W));
-  dlc_lexpr *inside = AND(dlc_lower_in_range(m, VAR(ih), H), dlc_lower_in_range(m, iw, W));
-  dlc_lexpr *xv = dlc_lx_select(m, inside, LOAD(X, xi), CONST(dt, 0));
-  dlc_lstmt *acc = dlc_ls_store(m, Y, Y_AT(vow2), ADD(LOAD(Y, Y_AT(vow2)), MUL(VAR(wv), xv)));
+  dlc_lstmt *pbody = dlc_ls_assign(
+      m, xrow,
+      MUL(ADD(MUL(ADD(MUL(VAR(vn), INT(C)), chan), INT(H)),
+              ADD(MUL(VAR(voh), INT(a->stride[0])), MUL(VAR(vp), INT(a->dilation[0])))),
+          INT(W)));
+  dlc_lexpr *xi = ADD(VAR(xrow), ADD(MUL(VAR(vow2), INT(a->stride[1])),
+                                     MUL(VAR(vq), INT(a->dilation[1]))));
+  dlc_lstmt *acc = dlc_ls_store(m, Y, Y_AT(vow2),
+                                ADD(LOAD(Y, Y_AT(vow2)), MUL(VAR(wv), LOAD(X, xi))));
   dlc_lexpr *wi = ADD(MUL(ADD(MUL(ADD(MUL(mm, INT(Cg)), VAR(vc)), INT(kH)), VAR(vp)), INT(kW)),
                       VAR(vq));
   dlc_lstmt *qbody = dlc_ls_assign(m, wv, LOAD(Wb, wi));
   qbody->next = dlc_ls_loop(m, vow2, OW, DLC_LOOP_VECTORIZED, acc);
-  dlc_lstmt *pbody = dlc_ls_assign(
-      m, ih, ADD(SUB(MUL(VAR(voh), INT(a->stride[0])), INT(a->pad[0])),
-                 MUL(VAR(vp), INT(a->dilation[0]))));
   pbody->next = dlc_ls_loop(m, vq, kW, DLC_LOOP_SERIAL, qbody);
   dlc_lstmt *cbody = dlc_ls_loop(m, vp, kH, DLC_LOOP_SERIAL, pbody);
   init->next = dlc_ls_loop(m, vc, Cg, DLC_LOOP_SERIAL, cbody);
@@ -191,7 +231,9 @@ void dlc_lower_conv(lower *L, const dlc_node *n, dlc_kernel *k) {
   dlc_lstmt *body = dlc_ls_loop(m, voh, OH, DLC_LOOP_SERIAL, init);
   body = dlc_ls_loop(m, vmi, Mg, DLC_LOOP_SERIAL, body);
   body = dlc_ls_loop(m, vg, G, DLC_LOOP_SERIAL, body);
-  k->body = dlc_ls_loop(m, vn, N, DLC_LOOP_PARALLEL, body);
+  body = dlc_ls_loop(m, vn, N, DLC_LOOP_PARALLEL, body);
+  dlc_ls_append(&prologue, body);
+  k->body = prologue;
 }
 
 /* ---- pooling: the same row-wise shape as conv2d, one channel at a time ---- */

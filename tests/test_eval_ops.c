@@ -77,9 +77,10 @@ static void *run2(dlc_op op, dlc_type ta, const void *a, dlc_type tb,
 #define CHECK(dt, ctype, what, got, ...)                                       \
   do {                                                                         \
     const ctype want_[] = {__VA_ARGS__};                                       \
-    tu_assert_close(what, dt, got, want_,                                      \
+    void *got_ = (got); /* evaluated once */                                   \
+    tu_assert_close(what, dt, got_, want_,                                     \
                     (int64_t)(sizeof want_ / sizeof want_[0]), 0, 0);          \
-    free(got);                                                                 \
+    free(got_);                                                                \
   } while (0)
 #define F32(what, got, ...) CHECK(DLC_F32, float, what, got, __VA_ARGS__)
 #define F64(what, got, ...) CHECK(DLC_F64, double, what, got, __VA_ARGS__)
@@ -91,9 +92,10 @@ static void *run2(dlc_op op, dlc_type ta, const void *a, dlc_type tb,
 #define F64_NEAR(what, got, ...)                                               \
   do {                                                                         \
     const double want_[] = {__VA_ARGS__};                                      \
-    tu_assert_close(what, DLC_F64, got, want_,                                 \
+    void *got_ = (got); /* evaluated once */                                   \
+    tu_assert_close(what, DLC_F64, got_, want_,                                \
                     (int64_t)(sizeof want_ / sizeof want_[0]), 1e-15, 1e-15);  \
-    free(got);                                                                 \
+    free(got_);                                                                \
   } while (0)
 
 static dlc_attrs conv_attrs(int64_t sh, int64_t sw, int64_t top, int64_t left,
