@@ -46,6 +46,13 @@ const void *onnx_const_input(onnx_node_ctx *nc, int i);
 /* A TensorProto's data as a new CONST node (checks sizes against dims). */
 dlc_node *onnx_tensor_const(onnx_node_ctx *nc, const Onnx__TensorProto *t);
 
+/* dlc_graph_build at nc->loc, then, when every operand is a constant,
+ * evaluated at once into a CONST node: the shape arithmetic exporters emit
+ * (Shape, Gather, Concat feeding Reshape) becomes constants that later
+ * converters read with onnx_const_input. NULL after reporting an error. */
+dlc_node *onnx_build(onnx_node_ctx *nc, dlc_op op, int nin, dlc_node *const *in,
+                     const dlc_attrs *a);
+
 /* The converter for op_type at opset, or NULL when unsupported. */
 onnx_convert_fn onnx_find_converter(const char *op_type, int64_t opset);
 
