@@ -12,9 +12,10 @@
 static void usage(FILE *f) {
   fputs(
       "usage: dlcc [options] MODEL.dsl\n"
+      "       dlcc [options] MODEL.onnx\n"
       "\n"
-      "Compiles a model in the dlcc graph language to a shared library that\n"
-      "the dlcc runtime (and dlcc-run) loads.\n"
+      "Compiles a model in the dlcc graph language, or an ONNX model, to a\n"
+      "shared library that the dlcc runtime (and dlcc-run) loads.\n"
       "\n"
       "options:\n"
       "  -o FILE               write the output to FILE (default: MODEL.so for\n"
@@ -24,6 +25,10 @@ static void usage(FILE *f) {
       "                        asm, obj\n"
       "  --weights=FILE        bind `weight` declarations without an initializer\n"
       "                        to the tensors of a .safetensors file, by name\n"
+      "                        (.dsl models)\n"
+      "  --shape=NAME=DIMS     give the ONNX input NAME the shape DIMS, e.g.\n"
+      "                        --shape input=1x3x224x224; needed for inputs with\n"
+      "                        dynamic dimensions; repeat it for each input\n"
       "  --target=TRIPLE       target triple (default: the host's)\n"
       "  --cpu=NAME            target CPU (default: the host's, \"native\")\n"
       "  --features=LIST       target features, e.g. +avx2,-avx512f (default: the\n"
@@ -57,11 +62,12 @@ static char *default_output(const char *input, const char *ext) {
 }
 
 int main(int argc, char **argv) {
-  enum { O_EMIT = 256, O_WEIGHTS, O_TARGET, O_CPU, O_FEATURES, O_PASSES,
+  enum { O_EMIT = 256, O_WEIGHTS, O_SHAPE, O_TARGET, O_CPU, O_FEATURES, O_PASSES,
          O_PAA, O_PA, O_HELP, O_VERSION };
   static const struct option longs[] = {
       {"emit", required_argument, 0, O_EMIT},
       {"weights", required_argument, 0, O_WEIGHTS},
+      {"shape", required_argument, 0, O_SHAPE},
       {"target", required_argument, 0, O_TARGET},
       {"cpu", required_argument, 0, O_CPU},
       {"features", required_argument, 0, O_FEATURES},
@@ -73,6 +79,9 @@ int main(int argc, char **argv) {
       {0, 0, 0, 0},
   };
   dlc_compile_options o = {.opt_level = 2, .emit = DLC_EMIT_SO};
+  /* every --shape fits: there are fewer than argc of them */
+  const char *shapes[argc];
+  o.shapes = shapes;
   opterr = 0;
   int c;
   while ((c = getopt_long(argc, argv, ":o:O::", longs, NULL)) != -1) {
@@ -94,6 +103,7 @@ int main(int argc, char **argv) {
       }
       break;
     case O_WEIGHTS: o.weights = optarg; break;
+    case O_SHAPE: shapes[o.nshapes++] = optarg; break;
     case O_TARGET: o.target = optarg; break;
     case O_CPU: o.cpu = optarg; break;
     case O_FEATURES: o.features = optarg; break;

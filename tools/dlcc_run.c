@@ -1,6 +1,7 @@
 /* dlcc-run: loads a compiled model.so through the public runtime API, feeds
- * it .npy files by input name, runs it (optionally many times, timed), and
- * writes or prints the outputs. Every error is one line on stderr. */
+ * it .npy or ONNX TensorProto (.pb) files by input name, runs it (optionally
+ * many times, timed), and writes or prints the outputs. Every error is one
+ * line on stderr. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdarg.h>
@@ -11,23 +12,23 @@
 
 #include "dlcc/runtime.h"
 #include "npy.h"
+#include "tensor_pb.h"
 
 enum { EXIT_ERROR = 1, EXIT_USAGE = 2 };
 
 static const char usage_text[] =
-    "usage: dlcc-run MODEL.so [--input NAME=FILE.npy]... "
-    "[--output NAME=FILE.npy]...\n"
+    "usage: dlcc-run MODEL.so [--input NAME=FILE]... [--output NAME=FILE]...\n"
     "                [--bench N] [--threads N] [--help]\n"
     "\n"
-    "Runs a model compiled by dlcc on inputs read from .npy files.\n"
+    "Runs a model compiled by dlcc on inputs read from .npy files or ONNX\n"
+    "TensorProto (.pb) files.\n"
     "\n"
     "options:\n"
-    "  --input NAME=FILE.npy   the model's input NAME (repeat for each "
+    "  --input NAME=FILE       the model's input NAME (repeat for each "
     "input);\n"
     "                          the file must have its dtype and shape "
     "exactly\n"
-    "  --output NAME=FILE.npy  write output NAME to a .npy file; outputs "
-    "not\n"
+    "  --output NAME=FILE      write output NAME to a file; outputs not\n"
     "                          written are printed: name, type, first "
     "values\n"
     "  --bench N               after one warm-up run, run N times and "
@@ -37,7 +38,10 @@ static const char usage_text[] =
     "                          $DLCC_NUM_THREADS or the processor count)\n"
     "  -h, --help              show this help\n"
     "\n"
-    "Options also take the form --input=NAME=FILE.npy.\n"
+    "A FILE ending in .pb is an ONNX TensorProto (written with raw_data);\n"
+    "any other FILE is a .npy file. Options also take the form\n"
+    "--input=NAME=FILE.\n"
+    "\n"
     "Exit status: 0 on success; 1 on an error with the model, its inputs,\n"
     "the run or a file; 2 on a usage error (unknown option, missing or bad\n"
     "option value, no model).\n";
@@ -260,9 +264,55 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* An array read from a .npy or .pb file. */
+typedef struct tensor {
+  dlcc_dtype dtype;
+  int rank;
+  int64_t dims[DLC_NPY_MAX_RANK];
+  void *data; /* malloc'd */
+  size_t nbytes;
+} tensor;
+
+_Static_assert(DLC_NPY_MAX_RANK == DLC_TENSOR_PB_MAX_RANK,
+               "tensor holds the dims of either file kind");
+
+/* By extension: .pb is an ONNX TensorProto, anything else .npy. */
+static int is_pb(const char *path) {
+  size_t n = strlen(path);
+  return n >= 3 && strcmp(path + n - 3, ".pb") == 0;
+}
+
+static int read_tensor(const char *path, tensor *t, char *err, size_t cap) {
+  if (is_pb(path)) {
+    dlc_tensor_pb a;
+    if (dlc_tensor_pb_read(path, &a, err, cap) != 0)
+      return -1;
+    *t = (tensor){.dtype = a.dtype, .rank = a.rank, .data = a.data,
+                  .nbytes = a.nbytes};
+    memcpy(t->dims, a.dims, sizeof t->dims);
+    free(a.name);
+    return 0;
+  }
+  dlc_npy a;
+  if (dlc_npy_read(path, &a, err, cap) != 0)
+    return -1;
+  *t = (tensor){.dtype = a.dtype, .rank = a.rank, .data = a.data,
+                .nbytes = a.nbytes};
+  memcpy(t->dims, a.dims, sizeof t->dims);
+  return 0;
+}
+
+static int write_tensor(const char *path, const dlcc_tensor_info *t,
+                        const void *data, char *err, size_t cap) {
+  if (is_pb(path))
+    return dlc_tensor_pb_write(path, t->name, t->dtype, t->rank, t->dims,
+                               data, DLC_TENSOR_PB_RAW, err, cap);
+  return dlc_npy_write(path, t->dtype, t->rank, t->dims, data, err, cap);
+}
+
 typedef struct buffers {
   int ni, no;
-  dlc_npy *in;        /* ni arrays read from files, by model index */
+  tensor *in;         /* ni arrays read from files, by model index */
   const void **inp;   /* ni */
   size_t *in_bytes;   /* ni */
   void **out;         /* no, malloc'd */
@@ -271,7 +321,7 @@ typedef struct buffers {
 
 static void free_buffers(buffers *b) {
   for (int i = 0; b->in && i < b->ni; i++)
-    dlc_npy_free(&b->in[i]);
+    free(b->in[i].data);
   for (int i = 0; b->out && i < b->no; i++)
     free(b->out[i]);
   free(b->in);
@@ -294,8 +344,8 @@ static int read_inputs(dlcc_model *m, const options *o, buffers *b) {
     if (!bd)
       return error(EXIT_ERROR, "missing input '%s' (%s): pass --input %s=FILE.npy",
                    t.name, info_str(&t, want, sizeof want), t.name);
-    dlc_npy *a = &b->in[i];
-    if (dlc_npy_read(bd->file, a, err, sizeof err) != 0)
+    tensor *a = &b->in[i];
+    if (read_tensor(bd->file, a, err, sizeof err) != 0)
       return error(EXIT_ERROR, "%s", err);
     int same = a->dtype == t.dtype && a->rank == t.rank;
     for (int d = 0; same && d < t.rank; d++)
@@ -357,8 +407,7 @@ static int run_model(dlcc_model *m, const options *o, buffers *b) {
     char err[1024];
     if (!bd)
       print_values(&t, b->out[i]);
-    else if (dlc_npy_write(bd->file, t.dtype, t.rank, t.dims, b->out[i], err,
-                           sizeof err) != 0)
+    else if (write_tensor(bd->file, &t, b->out[i], err, sizeof err) != 0)
       return error(EXIT_ERROR, "%s", err);
   }
   return 0;

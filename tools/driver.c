@@ -5,6 +5,7 @@
 
 #include "backends/llvm/llvm_backend.h"
 #include "frontend/frontend.h"
+#include "frontend/onnx/onnx_import.h"
 #include "ir/graph.h"
 #include "ir/loop.h"
 #include "passes/lower.h"
@@ -42,14 +43,32 @@ static void close_text(FILE *f) {
     fflush(stdout);
 }
 
+static bool is_onnx(const char *path) {
+  size_t n = strlen(path);
+  return n >= 5 && strcmp(path + n - 5, ".onnx") == 0;
+}
+
 dlc_status dlc_compile(const dlc_compile_options *o, dlc_diag *d) {
   dlc_status st = DLC_ERROR;
   dlc_safetensors *weights = NULL;
   dlc_graph *g = NULL;
   dlc_lmodule *m = NULL;
-  if (o->weights && !(weights = dlc_safetensors_open(o->weights, d)))
-    goto out;
-  g = dlc_frontend_compile_file(o->input, weights, d);
+  if (is_onnx(o->input)) {
+    if (o->weights) {
+      dlc_error(d, dlc_noloc(), "--weights applies to .dsl models");
+      goto out;
+    }
+    dlc_onnx_options oo = {.shapes = o->shapes, .nshapes = o->nshapes};
+    g = dlc_onnx_import_file(o->input, &oo, d);
+  } else {
+    if (o->nshapes) {
+      dlc_error(d, dlc_noloc(), "--shape applies to .onnx models");
+      goto out;
+    }
+    if (o->weights && !(weights = dlc_safetensors_open(o->weights, d)))
+      goto out;
+    g = dlc_frontend_compile_file(o->input, weights, d);
+  }
   if (!g)
     goto out;
   dlc_pass_options po = {

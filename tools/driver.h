@@ -18,9 +18,9 @@ typedef enum dlc_emit_kind {
 } dlc_emit_kind;
 
 typedef struct dlc_compile_options {
-  const char *input;    /* the .dsl file */
+  const char *input;    /* the .dsl file, or a .onnx file */
   const char *output;   /* path; "-" or NULL is stdout for text forms */
-  const char *weights;  /* a .safetensors file, or NULL */
+  const char *weights;  /* a .safetensors file, or NULL (.dsl only) */
   dlc_emit_kind emit;
   int opt_level;        /* 0 to 3 */
   const char *target;   /* triple, NULL: host */
@@ -30,6 +30,9 @@ typedef struct dlc_compile_options {
   bool print_after_all;
   const char *print_after;
   FILE *print_out;      /* dumps; NULL: stderr */
+  /* .onnx only: bindings for dynamic input dimensions, "NAME=1x3x224x224" */
+  const char *const *shapes;
+  int nshapes;
 } dlc_compile_options;
 
 /* Parses an --emit value; false if unknown. */
