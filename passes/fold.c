@@ -14,9 +14,15 @@ static bool is_const(const dlc_node *n) {
   return (dlc_ops[n->op].flags & DLC_OPF_CONST) != 0;
 }
 
+/* A result larger than this stays a computation: folding it would embed
+ * (and first allocate) a huge constant, e.g. a broadcast of a scalar. */
+#define FOLD_MAX_BYTES ((size_t)64 << 20)
+
 static bool foldable(const dlc_node *n) {
   const dlc_opinfo *info = &dlc_ops[n->op];
   if (n->dead || info->kind == DLC_KIND_SOURCE || (info->flags & DLC_OPF_NOFOLD))
+    return false;
+  if (dlc_type_bytes(&n->type) > FOLD_MAX_BYTES)
     return false;
   for (int i = 0; i < n->nin; i++)
     if (!is_const(n->in[i]))

@@ -44,7 +44,8 @@ static const char usage_text[] =
     "  failed       wrong values, a run or load error, a crash or time-out,\n"
     "               or a compile error that is not about support\n"
     "  unsupported  the compile error says that an operator, type, opset or\n"
-    "               form is unsupported, not supported or not implemented\n"
+    "               form is unsupported, not supported or not implemented,\n"
+    "               or that a dimension is 0 (dlcc has no empty tensors)\n"
     "One line is printed per case that does not pass, then a summary:\n"
     "  N passed, M failed, K unsupported (T cases in S s)\n"
     "\n"
@@ -238,10 +239,13 @@ static const char *first_error(const char *text, char *buf, size_t cap) {
 }
 
 /* Phrases of compile errors about what dlcc does not (yet) support rather
- * than about a mistake: an operator, attribute, type, opset or form it
- * declines ("... opset 6 ...; dlcc supports opsets 7 to 17"). */
+ * than about a mistake in the model: an operator, attribute, element type,
+ * opset or form it declines, e.g. "... has element type UINT8, which dlcc
+ * does not support", "... opset 6 ...; dlcc supports opsets 7 to 17", and
+ * empty tensors (a dimension of 0), which dlcc does not have. */
 static const char *const unsupported_phrases[] = {
-    "unsupported", "not supported", "not implemented", "dlcc supports"};
+    "unsupported",   "not supported", "not implemented", "does not support",
+    "dlcc supports", "every dimension must be at least 1"};
 
 static bool says_unsupported(const char *text) {
   for (size_t i = 0; i < sizeof unsupported_phrases / sizeof *unsupported_phrases; i++)
