@@ -537,6 +537,11 @@ START_TEST(test_onnx_test_runner) {
       strstr(out, "dlcc-onnx-test: error: --jobs expects a number from 1 to "),
       "%s", out);
   free(out);
+  const char *partial[] = {DLCC_ONNX_TEST_BIN, wopt, "--filter=add", NULL};
+  ck_assert_int_eq(tu_run(partial, &out), 2);
+  ck_assert_str_eq(out, "dlcc-onnx-test: error: --write-expected writes the "
+                        "list of every case; it cannot be used with --filter\n");
+  free(out);
   free(wopt);
   free(eopt);
   free(dataopt);

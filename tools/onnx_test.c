@@ -57,6 +57,7 @@ static const char usage_text[] =
     "                        comments; fail if one of them does not, note\n"
     "                        the passing cases it does not list\n"
     "  --write-expected FILE write the names of the passing cases to FILE\n"
+    "                        (not with --filter)\n"
     "  --jobs N              cases run at once (default and most: the\n"
     "                        number of processors)\n"
     "  --timeout S           seconds a case may take (default 60)\n"
@@ -535,10 +536,15 @@ out:
   return o->v = v;
 }
 
+/* Signals on which the runner stops its children and removes its
+ * temporary folder before exiting; SIGPIPE too, as when the output goes to
+ * `head`. */
+static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+
 /* The child: stdout and stderr to work/log, the outcome to work/result. */
 static void child_main(const options *opt, const test_case *c, const char *work) {
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
+  for (size_t i = 0; i < sizeof stop_signals / sizeof *stop_signals; i++)
+    signal(stop_signals[i], SIG_DFL);
   alarm((unsigned)opt->timeout);
   char *log = xasprintf("%s/log", work), *res = xasprintf("%s/result", work);
   char *case_dir = xasprintf("%s/%s", opt->data, c->name);
@@ -644,8 +650,8 @@ static int run_all(const options *opt, test_case *cases, int n) {
                  strerror(errno));
   struct sigaction sa = {.sa_handler = on_signal};
   sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
+  for (size_t i = 0; i < sizeof stop_signals / sizeof *stop_signals; i++)
+    sigaction(stop_signals[i], &sa, NULL);
   int next = 0, running = 0, printed = 0, rc = 0;
   while ((next < n && !interrupted) || running > 0) {
     if (next < n && !interrupted && running < opt->jobs) {
@@ -870,6 +876,10 @@ static int parse_args(int argc, char **argv, options *o) {
   if (!rc && optind < argc)
     rc = error(EXIT_USAGE, "unexpected argument '%s' (see dlcc-onnx-test --help)",
                argv[optind]);
+  /* a list written from some of the cases would drop the others */
+  if (!rc && o->write_expected && o->filter)
+    rc = error(EXIT_USAGE, "--write-expected writes the list of every case; "
+               "it cannot be used with --filter");
   return rc;
 }
 
