@@ -58,12 +58,9 @@ void dlc_lower_reduce(lower *L, const dlc_node *n, dlc_kernel *k) {
   dlc_lstmt *body = dlc_ls_assign(m, acc, init);
   body->next = inner;
   inner->next = dlc_ls_store(m, L->buf[n->id], yi, result);
-  bool first = true;
   for (int d = r - 1; d >= 0; d--)
-    if (!reduced[d]) {
-      (void)first;
+    if (!reduced[d])
       body = dlc_ls_loop(m, vars[d], tx->dims[d], DLC_LOOP_SERIAL, body);
-    }
   /* the outermost kept loop runs its iterations independently */
   if (body->kind == DLC_LS_LOOP && body->next == NULL && !reduced[0])
     body->loop_kind = DLC_LOOP_PARALLEL;
