@@ -474,7 +474,15 @@ static void lower_weight(lowerer *L, const dlc_ast_stmt *s) {
   bool fresh = check_new(L, s->name, s->loc);
   dlc_type t;
   dlc_node *n = NULL;
-  if (lower_type(L, &s->type, &t)) {
+  bool typed = lower_type(L, &s->type, &t);
+  if (typed && dlc_type_bytes(&t) > DLC_MAX_WEIGHT_BYTES - L->weight_bytes) {
+    char ts[DLC_TYPE_STRLEN];
+    dlc_error(L->d, s->loc,
+              "weight '%s' (%s) would bring the model's weights past 8 GiB, "
+              "the most dlcc embeds",
+              s->name, dlc_type_str(&t, ts, sizeof ts));
+  } else if (typed) {
+    L->weight_bytes += dlc_type_bytes(&t);
     void *owned = NULL;
     const void *data =
         dlc_weights_data(L->w, s->name, s->loc, &t, s->expr, &owned);

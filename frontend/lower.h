@@ -67,6 +67,10 @@ struct frame {
                          uses; NULL entries while checking: unknown */
 };
 
+/* All weights of a model together: data dlcc embeds, and holds in memory
+ * while compiling. */
+#define DLC_MAX_WEIGHT_BYTES ((size_t)8 << 30)
+
 struct dlc_lowerer {
   dlc_graph *g; /* made when the model begins */
   dlc_diag *d;
@@ -87,6 +91,7 @@ struct dlc_lowerer {
   bool deep_reported, too_big;
   int errors; /* errors reported before lowering began */
   bool any_output;
+  size_t weight_bytes; /* embedded so far, against DLC_MAX_WEIGHT_BYTES */
 };
 typedef struct dlc_lowerer lowerer;
 

@@ -33,6 +33,22 @@ static void expect(const char *src, const char *want) {
   free(got);
 }
 
+/* Weights are held in memory and embedded: a model past 8 GiB of them is
+ * refused with a located error before anything is allocated. */
+START_TEST(weights_too_big) {
+  expect("model m {\n"
+         "  input x : f32[2]\n"
+         "  weight a : f32[4096, 1024, 1024] = zeros\n"
+         "  weight c : i64[2] = 1\n"
+         "  output y = x\n"
+         "}\n",
+         "t.dsl:3:10: error: weight 'a' (f32[4096,1024,1024]) would bring the model's "
+         "weights past 8 GiB, the most dlcc embeds\n"
+         "  weight a : f32[4096, 1024, 1024] = zeros\n"
+         "         ^\n");
+}
+END_TEST
+
 START_TEST(shape_error) {
   expect("model mlp {\n"
          "  input  x  : f32[1, 784]\n"
@@ -685,6 +701,7 @@ static Suite *suite(void) {
   tcase_add_test(t, nesting);
   tcase_add_test(t, missing_file);
   tcase_add_test(t, robustness);
+  tcase_add_test(t, weights_too_big);
   suite_add_tcase(s, t);
   return s;
 }
