@@ -152,7 +152,7 @@ dlc_lexpr *dlc_lx_lowest(dlc_lmodule *m, dlc_dtype t) {
   case DLC_F32:
   case DLC_F64: return dlc_lx_float(m, t, -INFINITY);
   case DLC_I32: return dlc_lx_const(m, t, (double)INT32_MIN);
-  case DLC_I64: { dlc_lexpr *e = dlc_lx_int(m, INT64_MIN); return e; }
+  case DLC_I64: return dlc_lx_int(m, INT64_MIN);
   default: dlc_unreachable();
   }
 }
@@ -162,7 +162,7 @@ dlc_lexpr *dlc_lx_highest(dlc_lmodule *m, dlc_dtype t) {
   case DLC_F32:
   case DLC_F64: return dlc_lx_float(m, t, INFINITY);
   case DLC_I32: return dlc_lx_const(m, t, (double)INT32_MAX);
-  case DLC_I64: { dlc_lexpr *e = dlc_lx_int(m, INT64_MAX); return e; }
+  case DLC_I64: return dlc_lx_int(m, INT64_MAX);
   default: dlc_unreachable();
   }
 }

@@ -442,11 +442,11 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
   lower L = {.g = g, .d = d};
   dlc_lmodule *m = L.m = dlc_lmodule_new(g->name, g->ninputs, g->noutputs);
   L.buf = dlc_xcalloc((size_t)g->next_id + 1, sizeof *L.buf);
-  int *uses = dlc_xcalloc((size_t)g->next_id + 1, sizeof *uses);
-  int *last = dlc_xcalloc((size_t)g->next_id + 1, sizeof *last);
+  /* last[id]: the position of the last node reading a value, -1 if none */
+  int *last = dlc_xmalloc(sizeof *last * ((size_t)g->next_id + 1));
   int *out_of = dlc_xmalloc(sizeof *out_of * ((size_t)g->next_id + 1));
   for (int i = 0; i <= g->next_id; i++)
-    out_of[i] = -1;
+    out_of[i] = last[i] = -1;
   /* the output each computed node writes directly; others get copies */
   for (int i = 0; i < g->noutputs; i++) {
     const dlc_node *n = g->outputs[i].node;
@@ -533,14 +533,8 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
         plan_free(&p, L.buf[o->id]->offset);
     }
     /* a value nobody reads is dead at once */
-    if (last[n->id] == 0 && L.buf[n->id]->kind == DLC_BUF_TEMP) {
-      bool used = false;
-      for (int j = i + 1; j < g->nnodes && !used; j++)
-        for (int a = 0; a < g->nodes[j]->nin; a++)
-          used |= g->nodes[j]->in[a] == n;
-      if (!used)
-        plan_free(&p, L.buf[n->id]->offset);
-    }
+    if (last[n->id] < 0 && L.buf[n->id]->kind == DLC_BUF_TEMP)
+      plan_free(&p, L.buf[n->id]->offset);
   }
   /* outputs that name an input, a constant or an already written output */
   for (int i = 0; i < g->noutputs; i++) {
@@ -556,7 +550,6 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
   m->workspace_size = p.peak;
   free(p.live);
   free(L.buf);
-  free(uses);
   free(last);
   free(out_of);
   if (dlc_lmodule_verify(m, d) != DLC_OK) {

@@ -50,6 +50,12 @@ static LLVMValueRef intrinsic2(cg *g, const char *name, LLVMTypeRef *tys,
   return LLVMBuildCall2(g->b, fty, fn, args, (unsigned)nargs, "");
 }
 
+/* An intrinsic overloaded on one type t. */
+static LLVMValueRef intrinsic(cg *g, const char *name, LLVMTypeRef t, int nargs,
+                              LLVMValueRef *args) {
+  return intrinsic2(g, name, &t, 1, nargs, args);
+}
+
 /* cast with dlcc's defined results (see loop.def) */
 static LLVMValueRef cast(cg *g, dlc_dtype from, dlc_dtype to, LLVMValueRef a) {
   bool ffl = dlc_dtype_is_float(from), tfl = dlc_dtype_is_float(to);
@@ -70,15 +76,6 @@ static LLVMValueRef cast(cg *g, dlc_dtype from, dlc_dtype to, LLVMValueRef a) {
   if (tfl)
     return LLVMBuildSIToFP(g->b, a, t, "");
   return LLVMBuildIntCast2(g->b, a, t, 1, "");
-}
-
-static LLVMValueRef intrinsic(cg *g, const char *name, LLVMTypeRef t, int nargs,
-                              LLVMValueRef *args) {
-  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
-  DLC_ASSERT(id != 0);
-  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(g->mod, id, &t, 1);
-  LLVMTypeRef fty = LLVMIntrinsicGetType(g->c, id, &t, 1);
-  return LLVMBuildCall2(g->b, fty, fn, args, (unsigned)nargs, "");
 }
 
 static LLVMValueRef libm(cg *g, const char *f32name, const char *f64name,
