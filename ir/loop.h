@@ -12,6 +12,9 @@ typedef enum dlc_buf_kind {
   DLC_BUF_OUTPUT, /* the caller's output buffer `index` */
   DLC_BUF_CONST,  /* embedded data */
   DLC_BUF_TEMP,   /* a slice of the workspace at `offset` */
+  DLC_BUF_LOCAL,  /* a small array private to each running instance of the
+                     kernel (each thread of a parallel loop has its own);
+                     e.g. a register tile, which LLVM keeps in registers */
 } dlc_buf_kind;
 
 typedef struct dlc_lbuf {

@@ -5,7 +5,7 @@
 #include "loop.h"
 #include "util.h"
 
-static const char *const buf_kinds[] = {"input", "output", "const", "temp"};
+static const char *const buf_kinds[] = {"input", "output", "const", "temp", "local"};
 
 static void print_expr(FILE *out, const dlc_lexpr *e) {
   switch (e->kind) {

@@ -23,13 +23,19 @@ typedef struct dlcc_abi_tensor {
  * parallel_for runs body(closure, begin, end) over disjoint ranges covering
  * [0, n) and returns when all are done. */
 typedef struct dlcc_abi_exec {
-  uint32_t struct_size;
-  int32_t num_threads;
-  void *pool;
-  void (*parallel_for)(void *pool, int64_t n,
+  uint32_t struct_size;   /* offset 0 */
+  int32_t num_threads;    /* 4 */
+  void *pool;             /* 8 */
+  void (*parallel_for)(void *pool, int64_t n,       /* 16 */
                        void (*body)(void *closure, int64_t begin, int64_t end),
                        void *closure);
-} dlcc_abi_exec;
+  /* From struct_size 40 on. When profiler is not NULL the model calls
+   * kernel_done after each of its kernels, in order, with the kernel's index
+   * and name (e.g. "k3_conv2d+relu"); the time since the previous call (or
+   * since run began) is that kernel's. */
+  void *profiler;         /* 24 */
+  void (*kernel_done)(void *profiler, int32_t kernel, const char *name); /* 32 */
+} dlcc_abi_exec;          /* 40 bytes */
 
 /* Runs the model: inputs[i] and outputs[i] point at dense row-major
  * buffers of the declared types; workspace holds workspace_size bytes

@@ -15,11 +15,17 @@ typedef struct cg {
   LLVMModuleRef mod;
   LLVMBuilderRef b;
   const dlc_lmodule *m;
-  LLVMTypeRef ptr, i32, i64, f32, f64, i8, voidt;
-  LLVMValueRef *bufval;  /* by buffer id, inside the current kernel */
-  LLVMValueRef *varslot; /* by variable id: alloca in the current kernel */
+  LLVMTypeRef ptr, i32, i64, f32, f64, i8, i1, voidt;
+  LLVMValueRef *bufval;  /* by buffer id, inside the current function */
+  LLVMValueRef *varslot; /* by variable id: alloca in the current function */
+  LLVMValueRef *varval;  /* by variable id: a fixed value (unrolled loop
+                            index, vector loop base) that overrides the slot */
   LLVMValueRef *constg;  /* by buffer id: global of a CONST buffer */
+  LLVMValueRef fn;       /* the function being built */
   const char *cpu, *features;
+  int lanes;                  /* SIMD lanes for 32-bit elements */
+  const dlc_lvar *lane;       /* inside a vector body: the lane variable */
+  int nouts;                  /* outlined functions so far */
 } cg;
 
 static LLVMTypeRef ty(cg *g, dlc_dtype t) {
@@ -33,12 +39,53 @@ static LLVMTypeRef ty(cg *g, dlc_dtype t) {
   }
 }
 
-/* An i1 truth value as a dlcc bool (i8 0/1), and back. */
+/* The vector of g->lanes elements of t. */
+static LLVMTypeRef vec(cg *g, LLVMTypeRef t) { return LLVMVectorType(t, (unsigned)g->lanes); }
+
+/* scalar type s shaped like ref: s itself, or a vector of as many lanes */
+static LLVMTypeRef like(LLVMTypeRef s, LLVMTypeRef ref) {
+  return LLVMGetTypeKind(ref) == LLVMVectorTypeKind
+             ? LLVMVectorType(s, LLVMGetVectorSize(ref))
+             : s;
+}
+
+static LLVMTypeRef scalar_of(LLVMTypeRef t) {
+  return LLVMGetTypeKind(t) == LLVMVectorTypeKind ? LLVMGetElementType(t) : t;
+}
+
+static LLVMValueRef splat_const(LLVMValueRef c, LLVMTypeRef t) {
+  if (LLVMGetTypeKind(t) != LLVMVectorTypeKind)
+    return c;
+  unsigned n = LLVMGetVectorSize(t);
+  LLVMValueRef elems[64];
+  DLC_ASSERT(n <= 64);
+  for (unsigned i = 0; i < n; i++)
+    elems[i] = c;
+  return LLVMConstVector(elems, n);
+}
+
+/* integer or float constants of type t, splatted when t is a vector */
+static LLVMValueRef cint(LLVMTypeRef t, long long v) {
+  return splat_const(LLVMConstInt(scalar_of(t), (unsigned long long)v, 1), t);
+}
+static LLVMValueRef cflt(LLVMTypeRef t, double v) {
+  return splat_const(LLVMConstReal(scalar_of(t), v), t);
+}
+
+static LLVMValueRef splat(cg *g, LLVMValueRef s) {
+  LLVMTypeRef vt = vec(g, LLVMTypeOf(s));
+  LLVMValueRef v = LLVMBuildInsertElement(g->b, LLVMGetPoison(vt), s,
+                                          LLVMConstInt(g->i32, 0, 0), "");
+  return LLVMBuildShuffleVector(g->b, v, LLVMGetPoison(vt),
+                                LLVMConstNull(LLVMVectorType(g->i32, (unsigned)g->lanes)), "");
+}
+
+/* An i1 truth value (or vector) as a dlcc bool (i8 0/1), and back. */
 static LLVMValueRef to_bool(cg *g, LLVMValueRef i1) {
-  return LLVMBuildZExt(g->b, i1, g->i8, "");
+  return LLVMBuildZExt(g->b, i1, like(g->i8, LLVMTypeOf(i1)), "");
 }
 static LLVMValueRef truth(cg *g, LLVMValueRef b) {
-  return LLVMBuildICmp(g->b, LLVMIntNE, b, LLVMConstInt(g->i8, 0, 0), "");
+  return LLVMBuildICmp(g->b, LLVMIntNE, b, cint(LLVMTypeOf(b), 0), "");
 }
 
 static LLVMValueRef intrinsic2(cg *g, const char *name, LLVMTypeRef *tys,
@@ -56,21 +103,30 @@ static LLVMValueRef intrinsic(cg *g, const char *name, LLVMTypeRef t, int nargs,
   return intrinsic2(g, name, &t, 1, nargs, args);
 }
 
-/* cast with dlcc's defined results (see loop.def) */
-static LLVMValueRef cast(cg *g, dlc_dtype from, dlc_dtype to, LLVMValueRef a) {
+/* Floating-point arithmetic may be contracted into fused multiply-adds:
+ * that is what makes a multiply-accumulate one instruction. */
+static LLVMValueRef contract(LLVMValueRef v) {
+  if (LLVMIsAInstruction(v))
+    LLVMSetFastMathFlags(v, LLVMFastMathAllowContract);
+  return v;
+}
+
+/* cast with dlcc's defined results (see loop.def); t is the result type */
+static LLVMValueRef cast(cg *g, dlc_dtype from, dlc_dtype to, LLVMTypeRef t,
+                         LLVMValueRef a) {
   bool ffl = dlc_dtype_is_float(from), tfl = dlc_dtype_is_float(to);
-  LLVMTypeRef t = ty(g, to);
+  LLVMTypeRef ft = LLVMTypeOf(a);
   if (to == DLC_BOOL) {
     if (ffl)
-      return to_bool(g, LLVMBuildFCmp(g->b, LLVMRealUNE, a, LLVMConstReal(ty(g, from), 0), ""));
-    return to_bool(g, LLVMBuildICmp(g->b, LLVMIntNE, a, LLVMConstInt(ty(g, from), 0, 0), ""));
+      return to_bool(g, LLVMBuildFCmp(g->b, LLVMRealUNE, a, cflt(ft, 0), ""));
+    return to_bool(g, LLVMBuildICmp(g->b, LLVMIntNE, a, cint(ft, 0), ""));
   }
   if (from == DLC_BOOL)
     return tfl ? LLVMBuildUIToFP(g->b, a, t, "") : LLVMBuildZExt(g->b, a, t, "");
   if (ffl && tfl)
     return LLVMBuildFPCast(g->b, a, t, "");
   if (ffl) {
-    LLVMTypeRef tys[2] = {t, ty(g, from)};
+    LLVMTypeRef tys[2] = {t, ft};
     return intrinsic2(g, "llvm.fptosi.sat", tys, 2, 1, &a);
   }
   if (tfl)
@@ -78,16 +134,27 @@ static LLVMValueRef cast(cg *g, dlc_dtype from, dlc_dtype to, LLVMValueRef a) {
   return LLVMBuildIntCast2(g->b, a, t, 1, "");
 }
 
-static LLVMValueRef libm(cg *g, const char *f32name, const char *f64name,
-                         dlc_dtype t, LLVMValueRef x) {
-  const char *name = t == DLC_F32 ? f32name : f64name;
-  LLVMTypeRef ft = ty(g, t);
+static LLVMValueRef libm_scalar(cg *g, const char *name, LLVMTypeRef ft, LLVMValueRef x) {
   LLVMTypeRef fty = LLVMFunctionType(ft, &ft, 1, 0);
   LLVMValueRef fn = LLVMGetNamedFunction(g->mod, name);
   if (!fn)
     fn = LLVMAddFunction(g->mod, name, fty);
-  LLVMValueRef call = LLVMBuildCall2(g->b, fty, fn, &x, 1, "");
-  return call;
+  return LLVMBuildCall2(g->b, fty, fn, &x, 1, "");
+}
+
+/* A libm function of one argument, lane by lane for vectors. */
+static LLVMValueRef libm(cg *g, const char *name, LLVMValueRef x) {
+  LLVMTypeRef t = LLVMTypeOf(x);
+  if (LLVMGetTypeKind(t) != LLVMVectorTypeKind)
+    return libm_scalar(g, name, t, x);
+  LLVMValueRef r = LLVMGetPoison(t);
+  for (unsigned i = 0; i < LLVMGetVectorSize(t); i++) {
+    LLVMValueRef idx = LLVMConstInt(g->i32, i, 0);
+    LLVMValueRef e = libm_scalar(g, name, LLVMGetElementType(t),
+                                 LLVMBuildExtractElement(g->b, x, idx, ""));
+    r = LLVMBuildInsertElement(g->b, r, e, idx, "");
+  }
+  return r;
 }
 
 static void set_attr(cg *g, LLVMValueRef fn, const char *k, const char *v) {
@@ -112,18 +179,31 @@ static void function_attrs(cg *g, LLVMValueRef fn) {
   enum_attr(g, fn, LLVMAttributeFunctionIndex, "nounwind");
 }
 
+/* An alloca in the entry block of the current function, so that SROA and
+ * mem2reg see it wherever it is created. */
+static LLVMValueRef entry_alloca(cg *g, LLVMTypeRef t, const char *name) {
+  LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(g->fn);
+  LLVMBuilderRef b = LLVMCreateBuilderInContext(g->c);
+  LLVMValueRef first = LLVMGetFirstInstruction(entry);
+  if (first)
+    LLVMPositionBuilderBefore(b, first);
+  else
+    LLVMPositionBuilderAtEnd(b, entry);
+  LLVMValueRef a = LLVMBuildAlloca(b, t, name);
+  LLVMDisposeBuilder(b);
+  return a;
+}
+
 static LLVMValueRef expr(cg *g, const dlc_lexpr *e);
 
-static LLVMValueRef elem_ptr(cg *g, const dlc_lbuf *b, const dlc_lexpr *index) {
-  LLVMValueRef idx = expr(g, index);
+static LLVMValueRef elem_ptr(cg *g, const dlc_lbuf *b, LLVMValueRef idx) {
   return LLVMBuildInBoundsGEP2(g->b, ty(g, b->type.dtype), g->bufval[b->id], &idx,
                                1, "");
 }
 
 /* Integer division with dlcc's defined results: x/0 = 0, MIN/-1 = MIN. */
 static LLVMValueRef int_div(cg *g, LLVMTypeRef t, LLVMValueRef a, LLVMValueRef b) {
-  LLVMValueRef zero = LLVMConstInt(t, 0, 0), one = LLVMConstInt(t, 1, 0);
-  LLVMValueRef minus1 = LLVMConstInt(t, (unsigned long long)-1, 1);
+  LLVMValueRef zero = cint(t, 0), one = cint(t, 1), minus1 = cint(t, -1);
   LLVMValueRef is0 = LLVMBuildICmp(g->b, LLVMIntEQ, b, zero, "");
   LLVMValueRef ism1 = LLVMBuildICmp(g->b, LLVMIntEQ, b, minus1, "");
   LLVMValueRef safe = LLVMBuildSelect(g->b, LLVMBuildOr(g->b, is0, ism1, ""), one, b, "");
@@ -132,26 +212,29 @@ static LLVMValueRef int_div(cg *g, LLVMTypeRef t, LLVMValueRef a, LLVMValueRef b
   return LLVMBuildSelect(g->b, is0, zero, q, "");
 }
 
-static LLVMValueRef expr(cg *g, const dlc_lexpr *e) {
+/* Transcendental functions. TODO(vmath): f32 as inline polynomials. */
+static LLVMValueRef transcendental(cg *g, dlc_lx_kind k, dlc_dtype t, LLVMValueRef a) {
+  bool f32 = t == DLC_F32;
+  switch (k) {
+  case DLC_LX_EXP: return intrinsic(g, "llvm.exp", LLVMTypeOf(a), 1, &a);
+  case DLC_LX_LOG: return intrinsic(g, "llvm.log", LLVMTypeOf(a), 1, &a);
+  case DLC_LX_TANH: return libm(g, f32 ? "tanhf" : "tanh", a);
+  case DLC_LX_ERF: return libm(g, f32 ? "erff" : "erf", a);
+  default: dlc_unreachable();
+  }
+}
+
+/* The operation of e on already computed operands; t is the result type,
+ * a scalar or a vector: the same code serves both. */
+static LLVMValueRef build_op(cg *g, const dlc_lexpr *e, LLVMTypeRef t, LLVMValueRef a,
+                             LLVMValueRef b, LLVMValueRef c) {
   bool fl = dlc_dtype_is_float(e->dtype);
-  LLVMTypeRef t = ty(g, e->dtype);
-  LLVMValueRef a = NULL, b = NULL, c = NULL;
-  if (e->kind != DLC_LX_LOAD && dlc_lx_arity[e->kind] >= 1)
-    a = expr(g, e->a[0]);
-  if (dlc_lx_arity[e->kind] >= 2)
-    b = expr(g, e->a[1]);
-  if (dlc_lx_arity[e->kind] >= 3)
-    c = expr(g, e->a[2]);
   /* comparisons take their operands' type */
   bool ofl = dlc_lx_arity[e->kind] >= 2 && dlc_dtype_is_float(e->a[0]->dtype);
   switch (e->kind) {
-  case DLC_LX_ICONST: return LLVMConstInt(t, (unsigned long long)e->i, 1);
-  case DLC_LX_FCONST: return LLVMConstReal(t, e->f);
-  case DLC_LX_VAR: return LLVMBuildLoad2(g->b, t, g->varslot[e->var->id], e->var->name);
-  case DLC_LX_LOAD: return LLVMBuildLoad2(g->b, t, elem_ptr(g, e->buf, e->a[0]), "");
-  case DLC_LX_ADD: return fl ? LLVMBuildFAdd(g->b, a, b, "") : LLVMBuildAdd(g->b, a, b, "");
-  case DLC_LX_SUB: return fl ? LLVMBuildFSub(g->b, a, b, "") : LLVMBuildSub(g->b, a, b, "");
-  case DLC_LX_MUL: return fl ? LLVMBuildFMul(g->b, a, b, "") : LLVMBuildMul(g->b, a, b, "");
+  case DLC_LX_ADD: return fl ? contract(LLVMBuildFAdd(g->b, a, b, "")) : LLVMBuildAdd(g->b, a, b, "");
+  case DLC_LX_SUB: return fl ? contract(LLVMBuildFSub(g->b, a, b, "")) : LLVMBuildSub(g->b, a, b, "");
+  case DLC_LX_MUL: return fl ? contract(LLVMBuildFMul(g->b, a, b, "")) : LLVMBuildMul(g->b, a, b, "");
   case DLC_LX_DIV: return fl ? LLVMBuildFDiv(g->b, a, b, "") : int_div(g, t, a, b);
   case DLC_LX_REM: return LLVMBuildSRem(g->b, a, b, "");
   case DLC_LX_MAX: {
@@ -162,13 +245,12 @@ static LLVMValueRef expr(cg *g, const dlc_lexpr *e) {
     LLVMValueRef args[2] = {a, b};
     return intrinsic(g, fl ? "llvm.minimum" : "llvm.smin", t, 2, args);
   }
-  case DLC_LX_NEG:
-    return fl ? LLVMBuildFNeg(g->b, a, "") : LLVMBuildSub(g->b, LLVMConstInt(t, 0, 0), a, "");
-  case DLC_LX_EXP: return intrinsic(g, "llvm.exp", t, 1, &a);
-  case DLC_LX_LOG: return intrinsic(g, "llvm.log", t, 1, &a);
+  case DLC_LX_NEG: return fl ? LLVMBuildFNeg(g->b, a, "") : LLVMBuildSub(g->b, cint(t, 0), a, "");
+  case DLC_LX_EXP:
+  case DLC_LX_LOG:
+  case DLC_LX_TANH:
+  case DLC_LX_ERF: return transcendental(g, e->kind, e->dtype, a);
   case DLC_LX_SQRT: return intrinsic(g, "llvm.sqrt", t, 1, &a);
-  case DLC_LX_TANH: return libm(g, "tanhf", "tanh", e->dtype, a);
-  case DLC_LX_ERF: return libm(g, "erff", "erf", e->dtype, a);
   case DLC_LX_POW: {
     LLVMValueRef args[2] = {a, b};
     return intrinsic(g, "llvm.pow", t, 2, args);
@@ -177,7 +259,7 @@ static LLVMValueRef expr(cg *g, const dlc_lexpr *e) {
     if (fl)
       return intrinsic(g, "llvm.fabs", t, 1, &a);
     /* abs(MIN) is MIN: is_int_min_poison = false */
-    LLVMValueRef args[2] = {a, LLVMConstInt(LLVMInt1TypeInContext(g->c), 0, 0)};
+    LLVMValueRef args[2] = {a, LLVMConstInt(g->i1, 0, 0)};
     return intrinsic(g, "llvm.abs", t, 2, args);
   }
   case DLC_LX_EQ:
@@ -191,76 +273,438 @@ static LLVMValueRef expr(cg *g, const dlc_lexpr *e) {
                           : LLVMBuildICmp(g->b, LLVMIntSGT, a, b, ""));
   case DLC_LX_AND: return LLVMBuildAnd(g->b, a, b, "");
   case DLC_LX_SELECT: return LLVMBuildSelect(g->b, truth(g, a), b, c, "");
-  case DLC_LX_CAST: return cast(g, e->a[0]->dtype, e->dtype, a);
-  case DLC_LX_NUM: break;
-  }
-  dlc_unreachable();
-}
-
-static void block(cg *g, LLVMValueRef fn, const dlc_lstmt *s) {
-  for (; s; s = s->next) {
-    switch (s->kind) {
-    case DLC_LS_STORE: {
-      LLVMValueRef v = expr(g, s->value);
-      LLVMBuildStore(g->b, v, elem_ptr(g, s->buf, s->index));
-      break;
-    }
-    case DLC_LS_ASSIGN:
-      LLVMBuildStore(g->b, expr(g, s->value), g->varslot[s->var->id]);
-      break;
-    case DLC_LS_LOOP: {
-      LLVMValueRef slot = g->varslot[s->var->id];
-      LLVMBuildStore(g->b, LLVMConstInt(g->i64, 0, 0), slot);
-      LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(g->c, fn, s->var->name);
-      LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(g->c, fn, "");
-      LLVMBuildBr(g->b, body);
-      LLVMPositionBuilderAtEnd(g->b, body);
-      block(g, fn, s->body);
-      LLVMValueRef i = LLVMBuildLoad2(g->b, g->i64, slot, "");
-      LLVMValueRef next = LLVMBuildNSWAdd(g->b, i, LLVMConstInt(g->i64, 1, 0), "");
-      LLVMBuildStore(g->b, next, slot);
-      LLVMValueRef more = LLVMBuildICmp(g->b, LLVMIntSLT, next,
-                                        LLVMConstInt(g->i64, (unsigned long long)s->extent, 1), "");
-      LLVMBuildCondBr(g->b, more, body, done);
-      LLVMPositionBuilderAtEnd(g->b, done);
-      break;
-    }
-    }
+  case DLC_LX_CAST: return cast(g, e->a[0]->dtype, e->dtype, t, a);
+  default: dlc_unreachable();
   }
 }
 
-static void collect_vars(cg *g, const dlc_lstmt *s, LLVMValueRef *slots) {
+static LLVMValueRef var_value(cg *g, const dlc_lvar *v) {
+  if (g->varval[v->id])
+    return g->varval[v->id];
+  return LLVMBuildLoad2(g->b, ty(g, v->dtype), g->varslot[v->id], v->name);
+}
+
+static LLVMValueRef expr(cg *g, const dlc_lexpr *e) {
+  LLVMTypeRef t = ty(g, e->dtype);
+  switch (e->kind) {
+  case DLC_LX_ICONST: return LLVMConstInt(t, (unsigned long long)e->i, 1);
+  case DLC_LX_FCONST: return LLVMConstReal(t, e->f);
+  case DLC_LX_VAR: return var_value(g, e->var);
+  case DLC_LX_LOAD: return LLVMBuildLoad2(g->b, t, elem_ptr(g, e->buf, expr(g, e->a[0])), "");
+  default: break;
+  }
+  LLVMValueRef a[3] = {0};
+  for (int i = 0; i < dlc_lx_arity[e->kind]; i++)
+    a[i] = expr(g, e->a[i]);
+  return build_op(g, e, t, a[0], a[1], a[2]);
+}
+
+/* ---- vector bodies ----
+ * A vectorized loop runs g->lanes iterations at once: the lane variable is
+ * base + <0, 1, ...>. Expressions that do not depend on it are computed once
+ * as scalars and splatted; loads and stores whose index moves by one per
+ * iteration become vector loads and stores, any other varying index a
+ * gather or scatter. */
+
+static bool varies(cg *g, const dlc_lexpr *e) {
+  if (e->kind == DLC_LX_VAR)
+    return e->var == g->lane;
+  for (int i = 0; i < dlc_lx_arity[e->kind]; i++)
+    if (varies(g, e->a[i]))
+      return true;
+  return false;
+}
+
+/* Whether index e is uniform + coef * lane with a constant coef. */
+static bool affine(cg *g, const dlc_lexpr *e, int64_t *coef) {
+  int64_t ca, cb;
+  switch (e->kind) {
+  case DLC_LX_VAR: *coef = e->var == g->lane; return true;
+  case DLC_LX_ADD:
+  case DLC_LX_SUB:
+    if (!affine(g, e->a[0], &ca) || !affine(g, e->a[1], &cb))
+      return false;
+    *coef = e->kind == DLC_LX_ADD ? ca + cb : ca - cb;
+    return true;
+  case DLC_LX_MUL:
+    if (e->a[1]->kind == DLC_LX_ICONST && affine(g, e->a[0], &ca)) {
+      *coef = ca * e->a[1]->i;
+      return true;
+    }
+    if (e->a[0]->kind == DLC_LX_ICONST && affine(g, e->a[1], &cb)) {
+      *coef = cb * e->a[0]->i;
+      return true;
+    }
+    break;
+  default: break;
+  }
+  *coef = 0;
+  return !varies(g, e);
+}
+
+static LLVMValueRef vexpr(cg *g, const dlc_lexpr *e);
+
+static LLVMValueRef iota(cg *g) {
+  LLVMValueRef elems[64];
+  for (int i = 0; i < g->lanes; i++)
+    elems[i] = LLVMConstInt(g->i64, (unsigned long long)i, 0);
+  return LLVMConstVector(elems, (unsigned)g->lanes);
+}
+
+static LLVMValueRef all_true(cg *g) {
+  return splat_const(LLVMConstInt(g->i1, 1, 0), LLVMVectorType(g->i1, (unsigned)g->lanes));
+}
+
+/* Pointers to lanes' elements of b at a varying index (gather/scatter). */
+static LLVMValueRef lane_ptrs(cg *g, const dlc_lbuf *b, const dlc_lexpr *index) {
+  LLVMValueRef idx = vexpr(g, index);
+  return LLVMBuildInBoundsGEP2(g->b, ty(g, b->type.dtype), g->bufval[b->id], &idx, 1, "");
+}
+
+static LLVMValueRef vload(cg *g, const dlc_lexpr *e) {
+  LLVMTypeRef st = ty(g, e->dtype), vt = vec(g, st);
+  unsigned align = (unsigned)dlc_dtype_size(e->dtype);
+  int64_t coef;
+  if (affine(g, e->a[0], &coef) && coef == 1) {
+    LLVMValueRef l = LLVMBuildLoad2(g->b, vt, elem_ptr(g, e->buf, expr(g, e->a[0])), "");
+    LLVMSetAlignment(l, align);
+    return l;
+  }
+  LLVMTypeRef tys[2] = {vt, LLVMVectorType(g->ptr, (unsigned)g->lanes)};
+  LLVMValueRef args[4] = {lane_ptrs(g, e->buf, e->a[0]), LLVMConstInt(g->i32, align, 0),
+                          all_true(g), LLVMGetPoison(vt)};
+  return intrinsic2(g, "llvm.masked.gather", tys, 2, 4, args);
+}
+
+static LLVMValueRef vexpr(cg *g, const dlc_lexpr *e) {
+  if (!varies(g, e))
+    return splat(g, expr(g, e));
+  if (e->kind == DLC_LX_VAR) /* the lane variable */
+    return LLVMBuildAdd(g->b, splat(g, var_value(g, e->var)), iota(g), "");
+  if (e->kind == DLC_LX_LOAD)
+    return vload(g, e);
+  LLVMValueRef a[3] = {0};
+  for (int i = 0; i < dlc_lx_arity[e->kind]; i++)
+    a[i] = vexpr(g, e->a[i]);
+  return build_op(g, e, vec(g, ty(g, e->dtype)), a[0], a[1], a[2]);
+}
+
+static void vstore(cg *g, const dlc_lstmt *s) {
+  LLVMValueRef v = vexpr(g, s->value);
+  unsigned align = (unsigned)dlc_dtype_size(s->buf->type.dtype);
+  int64_t coef;
+  if (affine(g, s->index, &coef) && coef == 1) {
+    LLVMValueRef st = LLVMBuildStore(g->b, v, elem_ptr(g, s->buf, expr(g, s->index)));
+    LLVMSetAlignment(st, align);
+    return;
+  }
+  LLVMTypeRef tys[2] = {LLVMTypeOf(v), LLVMVectorType(g->ptr, (unsigned)g->lanes)};
+  LLVMValueRef args[4] = {v, lane_ptrs(g, s->buf, s->index), LLVMConstInt(g->i32, align, 0),
+                          all_true(g)};
+  intrinsic2(g, "llvm.masked.scatter", tys, 2, 4, args);
+}
+
+/* A vectorized loop runs in lanes when its body is stores whose index
+ * depends on the loop variable (two iterations never write one element). */
+static bool vectorizable(cg *g, const dlc_lstmt *loop) {
+  if (g->lanes < 2 || loop->extent < g->lanes || g->lane)
+    return false;
+  const dlc_lvar *saved = g->lane;
+  g->lane = loop->var;
+  bool ok = true;
+  for (const dlc_lstmt *s = loop->body; s && ok; s = s->next)
+    ok = s->kind == DLC_LS_STORE && varies(g, s->index);
+  g->lane = saved;
+  return ok;
+}
+
+/* ---- statements ---- */
+
+static void block(cg *g, const dlc_lstmt *s);
+
+/* for var in begin..end (end > begin, both i64 values): body */
+static void emit_loop(cg *g, const dlc_lvar *var, LLVMValueRef begin, LLVMValueRef end,
+                      void (*body)(cg *, const dlc_lstmt *), const dlc_lstmt *bodys) {
+  LLVMValueRef slot = g->varslot[var->id];
+  LLVMBuildStore(g->b, begin, slot);
+  LLVMBasicBlockRef bb = LLVMAppendBasicBlockInContext(g->c, g->fn, var->name);
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(g->c, g->fn, "");
+  LLVMBuildBr(g->b, bb);
+  LLVMPositionBuilderAtEnd(g->b, bb);
+  body(g, bodys);
+  LLVMValueRef i = LLVMBuildLoad2(g->b, g->i64, slot, "");
+  LLVMValueRef next = LLVMBuildNSWAdd(g->b, i, LLVMConstInt(g->i64, 1, 0), "");
+  LLVMBuildStore(g->b, next, slot);
+  LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, next, end, ""), bb, done);
+  LLVMPositionBuilderAtEnd(g->b, done);
+}
+
+static void vector_body(cg *g, const dlc_lstmt *s) {
+  for (; s; s = s->next)
+    vstore(g, s);
+}
+
+/* The lane variable's value for the vector loop counter held in its slot. */
+static void vector_step(cg *g, const dlc_lstmt *loop) {
+  LLVMValueRef u = LLVMBuildLoad2(g->b, g->i64, g->varslot[loop->var->id], "");
+  g->varval[loop->var->id] = LLVMBuildMul(g->b, u, LLVMConstInt(g->i64, (unsigned long long)g->lanes, 0), "");
+  vector_body(g, loop->body);
+  g->varval[loop->var->id] = NULL;
+}
+
+static void vector_loop(cg *g, const dlc_lstmt *s) {
+  int64_t nvec = s->extent / g->lanes, done = nvec * g->lanes;
+  g->lane = s->var;
+  if (nvec <= 4) { /* short: unrolled, every index a constant */
+    for (int64_t u = 0; u < nvec; u++) {
+      g->varval[s->var->id] = LLVMConstInt(g->i64, (unsigned long long)(u * g->lanes), 0);
+      vector_body(g, s->body);
+    }
+    g->varval[s->var->id] = NULL;
+  } else {
+    /* the slot counts vectors; vector_step scales it */
+    LLVMValueRef slot = g->varslot[s->var->id];
+    LLVMBuildStore(g->b, LLVMConstInt(g->i64, 0, 0), slot);
+    LLVMBasicBlockRef bb = LLVMAppendBasicBlockInContext(g->c, g->fn, s->var->name);
+    LLVMBasicBlockRef after = LLVMAppendBasicBlockInContext(g->c, g->fn, "");
+    LLVMBuildBr(g->b, bb);
+    LLVMPositionBuilderAtEnd(g->b, bb);
+    vector_step(g, s);
+    LLVMValueRef i = LLVMBuildLoad2(g->b, g->i64, slot, "");
+    LLVMValueRef next = LLVMBuildNSWAdd(g->b, i, LLVMConstInt(g->i64, 1, 0), "");
+    LLVMBuildStore(g->b, next, slot);
+    LLVMBuildCondBr(g->b,
+                    LLVMBuildICmp(g->b, LLVMIntSLT, next,
+                                  LLVMConstInt(g->i64, (unsigned long long)nvec, 0), ""),
+                    bb, after);
+    LLVMPositionBuilderAtEnd(g->b, after);
+  }
+  g->lane = NULL;
+  /* the remainder, one element at a time */
+  if (done < s->extent)
+    emit_loop(g, s->var, LLVMConstInt(g->i64, (unsigned long long)done, 0),
+              LLVMConstInt(g->i64, (unsigned long long)s->extent, 0), block, s->body);
+}
+
+static void loop_stmt(cg *g, const dlc_lstmt *s) {
+  if (s->loop_kind == DLC_LOOP_UNROLLED && s->extent <= 64 &&
+      (s->unroll == 0 || s->unroll >= s->extent)) {
+    for (int64_t u = 0; u < s->extent; u++) {
+      g->varval[s->var->id] = LLVMConstInt(g->i64, (unsigned long long)u, 0);
+      block(g, s->body);
+    }
+    g->varval[s->var->id] = NULL;
+    return;
+  }
+  if (s->loop_kind == DLC_LOOP_VECTORIZED && vectorizable(g, s)) {
+    vector_loop(g, s);
+    return;
+  }
+  emit_loop(g, s->var, LLVMConstInt(g->i64, 0, 0),
+            LLVMConstInt(g->i64, (unsigned long long)s->extent, 0), block, s->body);
+}
+
+static void stmt(cg *g, const dlc_lstmt *s) {
+  switch (s->kind) {
+  case DLC_LS_STORE: {
+    LLVMValueRef v = expr(g, s->value);
+    LLVMBuildStore(g->b, v, elem_ptr(g, s->buf, expr(g, s->index)));
+    break;
+  }
+  case DLC_LS_ASSIGN:
+    LLVMBuildStore(g->b, expr(g, s->value), g->varslot[s->var->id]);
+    break;
+  case DLC_LS_LOOP: loop_stmt(g, s); break;
+  }
+}
+
+static void block(cg *g, const dlc_lstmt *s) {
+  for (; s; s = s->next)
+    stmt(g, s);
+}
+
+static void collect_vars(cg *g, const dlc_lstmt *s) {
   for (; s; s = s->next)
     if (s->kind == DLC_LS_LOOP) {
-      slots[s->var->id] = LLVMBuildAlloca(g->b, g->i64, s->var->name);
-      collect_vars(g, s->body, slots);
+      g->varslot[s->var->id] = LLVMBuildAlloca(g->b, g->i64, s->var->name);
+      collect_vars(g, s->body);
     }
+}
+
+/* Slots for the kernel's locals and loop variables, and its local arrays,
+ * in the entry block of the current function. */
+static void function_frame(cg *g, const dlc_kernel *k, const dlc_lstmt *body) {
+  collect_vars(g, body);
+  for (int i = 0; i < k->nlocals; i++)
+    g->varslot[k->locals[i]->id] =
+        LLVMBuildAlloca(g->b, ty(g, k->locals[i]->dtype), k->locals[i]->name);
+  for (int i = 0; i < k->nparams; i++) {
+    const dlc_lbuf *b = k->params[i];
+    if (b->kind != DLC_BUF_LOCAL)
+      continue;
+    LLVMValueRef a = LLVMBuildAlloca(
+        g->b, LLVMArrayType2(ty(g, b->type.dtype), (uint64_t)dlc_type_numel(&b->type)),
+        b->name);
+    LLVMSetAlignment(a, 64);
+    g->bufval[b->id] = a;
+  }
+}
+
+/* ---- parallel loops ----
+ * A parallel loop at the top of a kernel becomes a function body(closure,
+ * begin, end) over a range of its iterations; the kernel hands it to the
+ * runtime's parallel_for, or calls it once for the whole range when there
+ * is no pool or too little work to share. The closure is the kernel's
+ * buffer pointers. */
+
+#define PARALLEL_MIN_WORK 32768 /* innermost iterations worth a thread */
+
+static double work(const dlc_lstmt *s) {
+  double w = 0;
+  for (; s; s = s->next)
+    w += s->kind == DLC_LS_LOOP ? (double)s->extent * (work(s->body) > 0 ? work(s->body) : 1) : 1;
+  return w;
+}
+
+static bool is_buffer_param(const dlc_lbuf *b) { return b->kind != DLC_BUF_LOCAL; }
+
+static LLVMValueRef outline(cg *g, const dlc_kernel *k, const dlc_lstmt *loop) {
+  char name[256];
+  snprintf(name, sizeof name, "%s.par%d", k->name, g->nouts++);
+  LLVMTypeRef params[3] = {g->ptr, g->i64, g->i64};
+  LLVMValueRef fn = LLVMAddFunction(g->mod, name, LLVMFunctionType(g->voidt, params, 3, 0));
+  LLVMSetLinkage(fn, LLVMInternalLinkage);
+  function_attrs(g, fn);
+  LLVMValueRef saved_fn = g->fn;
+  LLVMBasicBlockRef saved_bb = LLVMGetInsertBlock(g->b);
+  size_t nslots = (size_t)g->m->next_var + 1, nb = (size_t)g->m->nbufs + 1;
+  LLVMValueRef *slots = dlc_xmalloc(nslots * sizeof *slots);
+  LLVMValueRef *bufs = dlc_xmalloc(nb * sizeof *bufs);
+  memcpy(slots, g->varslot, nslots * sizeof *slots);
+  memcpy(bufs, g->bufval, nb * sizeof *bufs);
+
+  g->fn = fn;
+  LLVMPositionBuilderAtEnd(g->b, LLVMAppendBasicBlockInContext(g->c, fn, "entry"));
+  LLVMValueRef closure = LLVMGetParam(fn, 0);
+  int p = 0;
+  for (int i = 0; i < k->nparams; i++) {
+    const dlc_lbuf *b = k->params[i];
+    if (!is_buffer_param(b))
+      continue;
+    LLVMValueRef idx = LLVMConstInt(g->i64, (unsigned long long)p++, 0);
+    g->bufval[b->id] = LLVMBuildLoad2(
+        g->b, g->ptr, LLVMBuildInBoundsGEP2(g->b, g->ptr, closure, &idx, 1, ""), b->name);
+  }
+  function_frame(g, k, loop);
+  LLVMValueRef begin = LLVMGetParam(fn, 1), end = LLVMGetParam(fn, 2);
+  LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(g->c, fn, "");
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(g->c, fn, "");
+  LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, begin, end, ""), run, done);
+  LLVMPositionBuilderAtEnd(g->b, run);
+  emit_loop(g, loop->var, begin, end, block, loop->body);
+  LLVMBuildBr(g->b, done);
+  LLVMPositionBuilderAtEnd(g->b, done);
+  LLVMBuildRetVoid(g->b);
+
+  memcpy(g->varslot, slots, nslots * sizeof *slots);
+  memcpy(g->bufval, bufs, nb * sizeof *bufs);
+  free(slots);
+  free(bufs);
+  g->fn = saved_fn;
+  LLVMPositionBuilderAtEnd(g->b, saved_bb);
+  return fn;
+}
+
+/* exec->parallel_for(exec->pool, n, body, closure) when exec offers one and
+ * asks for more than one thread, else body(closure, 0, n). */
+static void parallel_call(cg *g, LLVMValueRef exec, LLVMValueRef body, LLVMValueRef closure,
+                          int64_t n) {
+  LLVMTypeRef bty = LLVMGlobalGetValueType(body);
+  LLVMTypeRef pfp[4] = {g->ptr, g->i64, g->ptr, g->ptr};
+  LLVMTypeRef pfty = LLVMFunctionType(g->voidt, pfp, 4, 0);
+  LLVMValueRef N = LLVMConstInt(g->i64, (unsigned long long)n, 0);
+  LLVMBasicBlockRef check = LLVMAppendBasicBlockInContext(g->c, g->fn, "");
+  LLVMBasicBlockRef par = LLVMAppendBasicBlockInContext(g->c, g->fn, "");
+  LLVMBasicBlockRef ser = LLVMAppendBasicBlockInContext(g->c, g->fn, "");
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(g->c, g->fn, "");
+  LLVMBuildCondBr(g->b, LLVMBuildIsNull(g->b, exec, ""), ser, check);
+  LLVMPositionBuilderAtEnd(g->b, check);
+  LLVMValueRef i8 = LLVMConstInt(g->i64, 8, 0), i16 = LLVMConstInt(g->i64, 16, 0),
+               i4 = LLVMConstInt(g->i64, 4, 0);
+  LLVMValueRef threads = LLVMBuildLoad2(g->b, g->i32, LLVMBuildInBoundsGEP2(g->b, g->i8, exec, &i4, 1, ""), "");
+  LLVMValueRef pf = LLVMBuildLoad2(g->b, g->ptr, LLVMBuildInBoundsGEP2(g->b, g->i8, exec, &i16, 1, ""), "");
+  LLVMValueRef ok = LLVMBuildAnd(
+      g->b, LLVMBuildICmp(g->b, LLVMIntSGT, threads, LLVMConstInt(g->i32, 1, 0), ""),
+      LLVMBuildIsNotNull(g->b, pf, ""), "");
+  LLVMBuildCondBr(g->b, ok, par, ser);
+  LLVMPositionBuilderAtEnd(g->b, par);
+  LLVMValueRef pool = LLVMBuildLoad2(g->b, g->ptr, LLVMBuildInBoundsGEP2(g->b, g->i8, exec, &i8, 1, ""), "");
+  LLVMValueRef pargs[4] = {pool, N, body, closure};
+  LLVMBuildCall2(g->b, pfty, pf, pargs, 4, "");
+  LLVMBuildBr(g->b, done);
+  LLVMPositionBuilderAtEnd(g->b, ser);
+  LLVMValueRef sargs[3] = {closure, LLVMConstInt(g->i64, 0, 0), N};
+  LLVMBuildCall2(g->b, bty, body, sargs, 3, "");
+  LLVMBuildBr(g->b, done);
+  LLVMPositionBuilderAtEnd(g->b, done);
+}
+
+/* Top-level assignments would be values the outlined bodies cannot see. */
+static bool may_outline(const dlc_kernel *k) {
+  for (const dlc_lstmt *s = k->body; s; s = s->next)
+    if (s->kind == DLC_LS_ASSIGN)
+      return false;
+  return true;
 }
 
 static LLVMValueRef kernel(cg *g, const dlc_kernel *k) {
-  LLVMTypeRef *params = dlc_xcalloc((size_t)k->nparams + 1, sizeof *params);
+  int nb = 0;
   for (int i = 0; i < k->nparams; i++)
+    nb += is_buffer_param(k->params[i]);
+  LLVMTypeRef *params = dlc_xcalloc((size_t)nb + 2, sizeof *params);
+  for (int i = 0; i <= nb; i++) /* the buffers, then exec */
     params[i] = g->ptr;
-  LLVMTypeRef fty = LLVMFunctionType(g->voidt, params, (unsigned)k->nparams, 0);
+  LLVMTypeRef fty = LLVMFunctionType(g->voidt, params, (unsigned)nb + 1, 0);
   free(params);
   LLVMValueRef fn = LLVMAddFunction(g->mod, k->name, fty);
   LLVMSetLinkage(fn, LLVMInternalLinkage);
   function_attrs(g, fn);
+  int p = 0;
   for (int i = 0; i < k->nparams; i++) {
+    if (!is_buffer_param(k->params[i]))
+      continue;
     /* distinct buffers never overlap: the planner guarantees it */
-    enum_attr(g, fn, (unsigned)i + 1, "noalias");
-    enum_attr(g, fn, (unsigned)i + 1, "nocapture");
-    LLVMValueRef p = LLVMGetParam(fn, (unsigned)i);
-    LLVMSetValueName2(p, k->params[i]->name, strlen(k->params[i]->name));
-    g->bufval[k->params[i]->id] = p;
+    enum_attr(g, fn, (unsigned)p + 1, "noalias");
+    enum_attr(g, fn, (unsigned)p + 1, "nocapture");
+    LLVMValueRef v = LLVMGetParam(fn, (unsigned)p++);
+    LLVMSetValueName2(v, k->params[i]->name, strlen(k->params[i]->name));
+    g->bufval[k->params[i]->id] = v;
   }
-  LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(g->c, fn, "entry");
-  LLVMPositionBuilderAtEnd(g->b, entry);
-  collect_vars(g, k->body, g->varslot);
-  for (int i = 0; i < k->nlocals; i++)
-    g->varslot[k->locals[i]->id] =
-        LLVMBuildAlloca(g->b, ty(g, k->locals[i]->dtype), k->locals[i]->name);
-  block(g, fn, k->body);
+  LLVMValueRef exec = LLVMGetParam(fn, (unsigned)nb);
+  g->fn = fn;
+  LLVMPositionBuilderAtEnd(g->b, LLVMAppendBasicBlockInContext(g->c, fn, "entry"));
+  function_frame(g, k, k->body);
+  bool outline_ok = may_outline(k);
+  LLVMValueRef closure = NULL;
+  for (const dlc_lstmt *s = k->body; s; s = s->next) {
+    if (s->kind == DLC_LS_LOOP && s->loop_kind == DLC_LOOP_PARALLEL && outline_ok &&
+        s->extent >= 2 && work(s) >= PARALLEL_MIN_WORK) {
+      if (!closure) {
+        closure = entry_alloca(g, LLVMArrayType2(g->ptr, (uint64_t)nb + 1), "closure");
+        int q = 0;
+        for (int i = 0; i < k->nparams; i++) {
+          if (!is_buffer_param(k->params[i]))
+            continue;
+          LLVMValueRef idx = LLVMConstInt(g->i64, (unsigned long long)q++, 0);
+          LLVMBuildStore(g->b, g->bufval[k->params[i]->id],
+                         LLVMBuildInBoundsGEP2(g->b, g->ptr, closure, &idx, 1, ""));
+        }
+      }
+      parallel_call(g, exec, outline(g, k, s), closure, s->extent);
+      continue;
+    }
+    stmt(g, s);
+  }
   LLVMBuildRetVoid(g->b);
   return fn;
 }
@@ -281,9 +725,52 @@ static LLVMValueRef cstring(cg *g, const char *s, const char *name) {
   return const_global(g, name, LLVMConstStringInContext2(g->c, s, strlen(s), 0), 1);
 }
 
+/* exec->profiler when exec is there and long enough to have one, else NULL */
+static LLVMValueRef profiler_of(cg *g, LLVMValueRef exec) {
+  LLVMBasicBlockRef from = LLVMGetInsertBlock(g->b);
+  LLVMBasicBlockRef check = LLVMAppendBasicBlockInContext(g->c, g->fn, "");
+  LLVMBasicBlockRef load = LLVMAppendBasicBlockInContext(g->c, g->fn, "");
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(g->c, g->fn, "");
+  LLVMBuildCondBr(g->b, LLVMBuildIsNull(g->b, exec, ""), done, check);
+  LLVMPositionBuilderAtEnd(g->b, check);
+  LLVMValueRef size = LLVMBuildLoad2(g->b, g->i32, exec, "");
+  LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntUGE, size, LLVMConstInt(g->i32, 40, 0), ""),
+                  load, done);
+  LLVMPositionBuilderAtEnd(g->b, load);
+  LLVMValueRef off = LLVMConstInt(g->i64, 24, 0);
+  LLVMValueRef prof = LLVMBuildLoad2(g->b, g->ptr, LLVMBuildInBoundsGEP2(g->b, g->i8, exec, &off, 1, ""), "");
+  LLVMBuildBr(g->b, done);
+  LLVMPositionBuilderAtEnd(g->b, done);
+  LLVMValueRef phi = LLVMBuildPhi(g->b, g->ptr, "profiler");
+  LLVMValueRef vals[3] = {LLVMConstNull(g->ptr), LLVMConstNull(g->ptr), prof};
+  LLVMBasicBlockRef from3[3] = {from, check, load};
+  LLVMAddIncoming(phi, vals, from3, 3);
+  return phi;
+}
+
+/* if (profiler) exec->kernel_done(profiler, index, name) */
+static void kernel_done(cg *g, LLVMValueRef exec, LLVMValueRef profiler, int index,
+                        const char *name) {
+  LLVMBasicBlockRef call = LLVMAppendBasicBlockInContext(g->c, g->fn, "");
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(g->c, g->fn, "");
+  LLVMBuildCondBr(g->b, LLVMBuildIsNull(g->b, profiler, ""), done, call);
+  LLVMPositionBuilderAtEnd(g->b, call);
+  LLVMValueRef off = LLVMConstInt(g->i64, 32, 0);
+  LLVMValueRef fn = LLVMBuildLoad2(g->b, g->ptr, LLVMBuildInBoundsGEP2(g->b, g->i8, exec, &off, 1, ""), "");
+  LLVMTypeRef pt[3] = {g->ptr, g->i32, g->ptr};
+  char gname[64];
+  snprintf(gname, sizeof gname, "kernel.name.%d", index);
+  LLVMValueRef args[3] = {profiler, LLVMConstInt(g->i32, (unsigned long long)index, 0),
+                          cstring(g, name, gname)};
+  LLVMBuildCall2(g->b, LLVMFunctionType(g->voidt, pt, 3, 0), fn, args, 3, "");
+  LLVMBuildBr(g->b, done);
+  LLVMPositionBuilderAtEnd(g->b, done);
+}
+
 /* run(inputs, outputs, workspace, exec): buffer pointers, then each kernel */
 static void host(cg *g, LLVMValueRef *kfns, LLVMValueRef runfn) {
   const dlc_lmodule *m = g->m;
+  g->fn = runfn;
   LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(g->c, runfn, "entry");
   LLVMPositionBuilderAtEnd(g->b, entry);
   LLVMValueRef ins = LLVMGetParam(runfn, 0), outs = LLVMGetParam(runfn, 1),
@@ -302,6 +789,7 @@ static void host(cg *g, LLVMValueRef *kfns, LLVMValueRef runfn) {
                          b->name);
       break;
     case DLC_BUF_CONST: v = g->constg[b->id]; break;
+    case DLC_BUF_LOCAL: break; /* each kernel allocates its own */
     case DLC_BUF_TEMP:
       idx = LLVMConstInt(g->i64, (unsigned long long)b->offset, 0);
       v = LLVMBuildInBoundsGEP2(g->b, g->i8, ws, &idx, 1, b->name);
@@ -309,14 +797,19 @@ static void host(cg *g, LLVMValueRef *kfns, LLVMValueRef runfn) {
     }
     g->bufval[b->id] = v;
   }
+  LLVMValueRef exec = LLVMGetParam(runfn, 3);
+  LLVMValueRef profiler = profiler_of(g, exec);
   for (int i = 0; i < m->nkernels; i++) {
     const dlc_kernel *k = m->kernels[i];
-    LLVMValueRef *args = dlc_xcalloc((size_t)k->nparams + 1, sizeof *args);
+    LLVMValueRef *args = dlc_xcalloc((size_t)k->nparams + 2, sizeof *args);
+    int n = 0;
     for (int p = 0; p < k->nparams; p++)
-      args[p] = g->bufval[k->params[p]->id];
-    LLVMBuildCall2(g->b, LLVMGlobalGetValueType(kfns[i]), kfns[i], args,
-                   (unsigned)k->nparams, "");
+      if (is_buffer_param(k->params[p]))
+        args[n++] = g->bufval[k->params[p]->id];
+    args[n++] = exec;
+    LLVMBuildCall2(g->b, LLVMGlobalGetValueType(kfns[i]), kfns[i], args, (unsigned)n, "");
     free(args);
+    kernel_done(g, exec, profiler, i, k->name);
   }
   LLVMBuildRet(g->b, LLVMConstInt(g->i32, 0, 0));
 }
@@ -352,6 +845,15 @@ static LLVMValueRef tensor_table(cg *g, LLVMTypeRef tensor_t, dlc_lbuf **bufs,
   return arr;
 }
 
+/* SIMD lanes of 32-bit elements the target's vector registers hold. */
+static int simd_lanes(const char *features) {
+  if (features && strstr(features, "+avx512f"))
+    return 16;
+  if (features && strstr(features, "+avx"))
+    return 8;
+  return 4; /* SSE, NEON and the like */
+}
+
 LLVMModuleRef dlc_llvm_codegen(LLVMContextRef ctx, const dlc_lmodule *m,
                                const char *cpu, const char *features) {
   cg g = {.c = ctx, .m = m, .cpu = cpu, .features = features};
@@ -365,15 +867,22 @@ LLVMModuleRef dlc_llvm_codegen(LLVMContextRef ctx, const dlc_lmodule *m,
   g.f32 = LLVMFloatTypeInContext(ctx);
   g.f64 = LLVMDoubleTypeInContext(ctx);
   g.voidt = LLVMVoidTypeInContext(ctx);
+  g.i1 = LLVMInt1TypeInContext(ctx);
+  g.lanes = simd_lanes(features);
   g.bufval = dlc_xcalloc((size_t)m->nbufs + 1, sizeof *g.bufval);
   g.constg = dlc_xcalloc((size_t)m->nbufs + 1, sizeof *g.constg);
   g.varslot = dlc_xcalloc((size_t)m->next_var + 1, sizeof *g.varslot);
+  g.varval = dlc_xcalloc((size_t)m->next_var + 1, sizeof *g.varval);
+  bool *used = dlc_xcalloc((size_t)m->nbufs + 1, sizeof *used);
+  for (int i = 0; i < m->nkernels; i++)
+    for (int p = 0; p < m->kernels[i]->nparams; p++)
+      used[m->kernels[i]->params[p]->id] = true;
 
   /* embedded weights, 64-byte aligned for vector loads */
   for (int i = 0; i < m->nbufs; i++) {
     const dlc_lbuf *b = m->bufs[i];
-    if (b->kind != DLC_BUF_CONST)
-      continue;
+    if (b->kind != DLC_BUF_CONST || !used[b->id])
+      continue; /* a weight nothing reads (e.g. replaced by a packed copy) */
     char name[32];
     snprintf(name, sizeof name, "const.%d", b->id);
     g.constg[b->id] = const_global(
@@ -430,5 +939,7 @@ LLVMModuleRef dlc_llvm_codegen(LLVMContextRef ctx, const dlc_lmodule *m,
   free(g.bufval);
   free(g.constg);
   free(g.varslot);
+  free(g.varval);
+  free(used);
   return g.mod;
 }
