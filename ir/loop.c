@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util.h"
 
@@ -64,6 +65,15 @@ dlc_kernel *dlc_lmodule_add_kernel(dlc_lmodule *m, const char *name) {
   k->name = dlc_arena_strdup(m->arena, name);
   DLC_PUSH(m->kernels, m->nkernels, m->capkernels, k);
   return k;
+}
+
+void dlc_kernel_drop(dlc_kernel *k, const dlc_lbuf *buf) {
+  for (int i = 0; i < k->nparams; i++)
+    if (k->params[i] == buf) {
+      memmove(k->params + i, k->params + i + 1, sizeof *k->params * (size_t)(k->nparams - i - 1));
+      k->nparams--;
+      return;
+    }
 }
 
 void dlc_kernel_use(dlc_kernel *k, dlc_lbuf *buf) {

@@ -12,7 +12,8 @@ typedef struct lower {
   dlc_lmodule *m;
   dlc_lbuf **buf; /* by node id */
   dlc_diag *d;
-  dlc_lbuf *scratch; /* conv2d with padding: room for the padded input */
+  dlc_lbuf *scratch;  /* conv2d with padding: room for the padded input */
+  dlc_lbuf *scratch2; /* conv2d as a matrix product: the im2col matrix */
 } lower;
 
 /* Expression shorthands; each needs a dlc_lmodule *m in scope. */
@@ -43,11 +44,43 @@ dlc_lexpr *dlc_lower_in_range(dlc_lmodule *m, dlc_lexpr *i, int64_t n);
 /* i clamped to [0, n-1], so a guarded load never leaves its buffer */
 dlc_lexpr *dlc_lower_clamp(dlc_lmodule *m, dlc_lexpr *i, int64_t n);
 
+/* ---- matrix products (lower_gemm.c) ---- */
+
+/* The register tile: MR rows by NR columns of C (12 x 2 AVX-512 vectors). */
+#define DLC_GEMM_MR 12
+#define DLC_GEMM_NR 32
+
+/* C[c_off + i*N + j] = epilogue(sum over k of A(i, k) B(k, j)), where A is
+ * A[a_off + i*lda + k] or, when a_packed, panels from dlc_gemm_pack_a (the
+ * same for every batch), and likewise B[b_off + k*ldb + j] or packed. */
+typedef struct dlc_gemm {
+  lower *L;
+  int64_t M, N, K, lda, ldb; /* lda, ldb: 0 means K, N */
+  dlc_lbuf *A, *B, *C;
+  dlc_lexpr *a_off, *b_off, *c_off;
+  bool a_packed, b_packed;
+  /* the value stored at C(i, j) given the finished sum; NULL: the sum */
+  dlc_lexpr *(*epilogue)(void *ctx, dlc_lexpr *acc, dlc_lexpr *i, dlc_lexpr *j);
+  void *ctx;
+  dlc_lbuf *acc; /* set by dlc_lower_gemm: the tile */
+} dlc_gemm;
+
+/* The tile loops for G, using k's local tile; the outermost tile loop is
+ * parallel when `parallel`. */
+dlc_lstmt *dlc_lower_gemm(dlc_gemm *G, dlc_kernel *k, bool parallel);
+/* Constant operands repacked at compile time into the tiles' order. */
+dlc_lbuf *dlc_gemm_pack_a(lower *L, const dlc_lbuf *A, int64_t M, int64_t K);
+dlc_lbuf *dlc_gemm_pack_b(lower *L, const dlc_lbuf *B, int64_t K, int64_t N);
+
 void dlc_lower_reduce(lower *L, const dlc_node *n, dlc_kernel *k);
 void dlc_lower_norm(lower *L, const dlc_node *n, dlc_kernel *k);
 void dlc_lower_conv(lower *L, const dlc_node *n, dlc_kernel *k);
 /* The padded input a conv2d with padding needs ({0} when none). */
 dlc_type dlc_lower_conv_scratch(const dlc_node *n);
+/* conv2d lowered as a matrix product (one group, constant f32 weights),
+ * and the im2col matrix it needs ({0} when it reads the input itself). */
+bool dlc_lower_conv_is_gemm(const dlc_node *n);
+dlc_type dlc_lower_conv_col(const dlc_node *n);
 void dlc_lower_pool(lower *L, const dlc_node *n, dlc_kernel *k);
 
 #endif

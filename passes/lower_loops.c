@@ -227,7 +227,7 @@ static void lower_elementwise(lower *L, const dlc_node *n, dlc_kernel *k) {
   k->body = body;
 }
 
-/* ---- matmul: for batch, i: c[i,:] = 0; for k: c[i,:] += a[i,k] * b[k,:] ---- */
+/* ---- matmul: tiles (lower_gemm.c) inside loops over the batch dims ---- */
 
 static void lower_matmul(lower *L, const dlc_node *n, dlc_kernel *k) {
   dlc_lmodule *m = L->m;
@@ -236,37 +236,35 @@ static void lower_matmul(lower *L, const dlc_node *n, dlc_kernel *k) {
   int64_t M = tc->dims[r - 2], N = tc->dims[r - 1], K = ta->dims[ta->rank - 1];
   dlc_lvar *bv[DLC_MAX_RANK];
   dlc_lower_new_vars(L, bv, nb);
-  dlc_lvar *i = dlc_lvar_new(m, DLC_I64, "i"), *j = dlc_lvar_new(m, DLC_I64, "i"),
-           *kk = dlc_lvar_new(m, DLC_I64, "i");
   /* batch offsets, broadcast over the output's batch dims */
   dlc_type bta = *ta, btb = *tb, btc = *tc;
   bta.rank -= 2;
   btb.rank -= 2;
   btc.rank -= 2;
-  dlc_lexpr *oa = dlc_lx_binary(m, DLC_LX_MUL, dlc_lower_bcast_index(L, &bta, nb, bv),
-                                dlc_lx_int(m, M * K));
-  dlc_lexpr *ob = dlc_lx_binary(m, DLC_LX_MUL, dlc_lower_bcast_index(L, &btb, nb, bv),
-                                dlc_lx_int(m, K * N));
-  dlc_lexpr *oc = dlc_lx_binary(m, DLC_LX_MUL, dlc_lower_bcast_index(L, &btc, nb, bv),
-                                dlc_lx_int(m, M * N));
-  dlc_lbuf *A = L->buf[n->in[0]->id], *B = L->buf[n->in[1]->id],
-           *C = L->buf[n->id];
-  dlc_lexpr *ci = ADD(oc, ADD(MUL(VAR(i), INT(N)), VAR(j)));
-  dlc_lstmt *zero = dlc_ls_loop(
-      m, j, N, DLC_LOOP_VECTORIZED,
-      dlc_ls_store(m, C, ci, dlc_lx_const(m, tc->dtype, 0)));
-  dlc_lvar *j2 = dlc_lvar_new(m, DLC_I64, "i");
-  dlc_lexpr *ci2 = ADD(oc, ADD(MUL(VAR(i), INT(N)), VAR(j2)));
-  dlc_lvar *av = dlc_kernel_local(m, k, tc->dtype);
-  dlc_lstmt *acc = dlc_ls_store(
-      m, C, ci2,
-      ADD(dlc_lx_load(m, C, ci2),
-          MUL(VAR(av), dlc_lx_load(m, B, ADD(ob, ADD(MUL(VAR(kk), INT(N)), VAR(j2)))))));
-  dlc_lstmt *kbody = dlc_ls_assign(
-      m, av, dlc_lx_load(m, A, ADD(oa, ADD(MUL(VAR(i), INT(K)), VAR(kk)))));
-  kbody->next = dlc_ls_loop(m, j2, N, DLC_LOOP_VECTORIZED, acc);
-  zero->next = dlc_ls_loop(m, kk, K, DLC_LOOP_SERIAL, kbody);
-  dlc_lstmt *body = dlc_ls_loop(m, i, M, nb ? DLC_LOOP_SERIAL : DLC_LOOP_PARALLEL, zero);
+  dlc_gemm G = {
+      .L = L, .M = M, .N = N, .K = K,
+      .A = L->buf[n->in[0]->id], .B = L->buf[n->in[1]->id], .C = L->buf[n->id],
+      .a_off = MUL(dlc_lower_bcast_index(L, &bta, nb, bv), INT(M * K)),
+      .b_off = MUL(dlc_lower_bcast_index(L, &btb, nb, bv), INT(K * N)),
+      .c_off = MUL(dlc_lower_bcast_index(L, &btc, nb, bv), INT(M * N)),
+  };
+  /* weights shared by every batch are packed once, at compile time */
+  if (G.B->kind == DLC_BUF_CONST && dlc_type_numel(tb) == K * N) {
+    G.B = dlc_gemm_pack_b(L, G.B, K, N);
+    G.b_packed = true;
+  }
+  if (G.A->kind == DLC_BUF_CONST && dlc_type_numel(ta) == M * K) {
+    G.A = dlc_gemm_pack_a(L, G.A, M, K);
+    G.a_packed = true;
+  }
+  /* an unpacked constant nothing else reads is not embedded */
+  for (int i = 0; i < 2; i++) {
+    dlc_lbuf *orig = L->buf[n->in[i]->id];
+    if (orig != G.A && orig != G.B)
+      dlc_kernel_drop(k, orig);
+  }
+  int64_t batch = dlc_lower_prod(tc->dims, 0, nb);
+  dlc_lstmt *body = dlc_lower_gemm(&G, k, batch < 2);
   for (int d = nb - 1; d >= 0; d--)
     body = dlc_ls_loop(m, bv[d], tc->dims[d], d == 0 ? DLC_LOOP_PARALLEL : DLC_LOOP_SERIAL, body);
   k->body = body;
@@ -501,6 +499,13 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
                                       dlc_arena_printf(m->arena, "t%d.pad", n->id), &st);
       L.scratch->offset = plan_alloc(&p, (int64_t)dlc_type_bytes(&st));
     }
+    dlc_type ct = dlc_lower_conv_col(n);
+    L.scratch2 = NULL;
+    if (ct.rank) {
+      L.scratch2 = dlc_lmodule_add_buf(m, DLC_BUF_TEMP,
+                                       dlc_arena_printf(m->arena, "t%d.col", n->id), &ct);
+      L.scratch2->offset = plan_alloc(&p, (int64_t)dlc_type_bytes(&ct));
+    }
     dlc_kernel *k = kernel_for(&L, n, seq++);
     switch (info->kind) {
     case DLC_KIND_UNARY:
@@ -523,6 +528,8 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
     }
     if (L.scratch)
       plan_free(&p, L.scratch->offset);
+    if (L.scratch2)
+      plan_free(&p, L.scratch2->offset);
     /* operands whose last use this was give their space back */
     for (int a = 0; a < n->nin; a++) {
       const dlc_node *o = n->in[a];

@@ -177,6 +177,95 @@ static dlc_lstmt *pad_copy(lower *L, dlc_lbuf *X, dlc_lbuf *P, const dlc_attrs *
   return zero;
 }
 
+/* ---- conv2d with one group: a matrix product per image ----
+ * Y[n] (M x P, P = OH*OW) = W (M x Kc, Kc = C*kH*kW) times col (Kc x P),
+ * where col[(c*kH + p)*kW + q][oh*OW + ow] = x[n, c, oh*sh + p*dh,
+ * ow*sw + q*dw] (from the padded copy). A 1x1 convolution with stride 1
+ * and no padding reads x itself as col. The weights are packed into tiles
+ * at compile time. */
+
+static bool conv_is_pointwise(const dlc_node *n) {
+  const dlc_attrs *a = &n->attr;
+  const dlc_type *tw = &n->in[1]->type;
+  return tw->dims[2] == 1 && tw->dims[3] == 1 && a->stride[0] == 1 && a->stride[1] == 1 &&
+         !has_pad(a);
+}
+
+bool dlc_lower_conv_is_gemm(const dlc_node *n) {
+  return n->op == DLC_OP_CONV2D && n->attr.groups == 1 &&
+         (n->in[1]->op == DLC_OP_WEIGHT || n->in[1]->op == DLC_OP_CONST) && n->type.dtype == DLC_F32;
+}
+
+dlc_type dlc_lower_conv_col(const dlc_node *n) {
+  dlc_type t = {0};
+  if (!dlc_lower_conv_is_gemm(n) || conv_is_pointwise(n))
+    return t;
+  const dlc_type *tw = &n->in[1]->type;
+  t.dtype = n->type.dtype;
+  t.rank = 2;
+  t.dims[0] = tw->dims[1] * tw->dims[2] * tw->dims[3];
+  t.dims[1] = n->type.dims[2] * n->type.dims[3];
+  return t;
+}
+
+typedef struct conv_epi {
+  lower *L;
+  dlc_lbuf *bias;
+} conv_epi;
+
+static dlc_lexpr *conv_bias(void *ctx, dlc_lexpr *acc, dlc_lexpr *i, dlc_lexpr *j) {
+  conv_epi *e = ctx;
+  dlc_lmodule *m = e->L->m;
+  (void)j;
+  return e->bias ? ADD(acc, LOAD(e->bias, i)) : acc;
+}
+
+static void lower_conv_gemm(lower *L, const dlc_node *n, dlc_kernel *k, dlc_lstmt *prologue,
+                            dlc_lbuf *X) {
+  dlc_lmodule *m = L->m;
+  const dlc_type *tw = &n->in[1]->type, *ty = &n->type, *tx = &X->type;
+  const dlc_attrs *a = &n->attr;
+  int64_t N = tx->dims[0], C = tx->dims[1], H = tx->dims[2], W = tx->dims[3];
+  int64_t M = tw->dims[0], kH = tw->dims[2], kW = tw->dims[3];
+  int64_t OH = ty->dims[2], OW = ty->dims[3], P = OH * OW, Kc = C * kH * kW;
+  dlc_lbuf *Wb = L->buf[n->in[1]->id];
+  conv_epi *epi = dlc_arena_alloc(m->arena, sizeof *epi);
+  epi->L = L;
+  epi->bias = n->nin > 2 ? L->buf[n->in[2]->id] : NULL;
+  dlc_lbuf *Wp = dlc_gemm_pack_a(L, Wb, M, Kc);
+  dlc_kernel_drop(k, Wb);
+  dlc_lbuf *col = L->scratch2;
+  dlc_lstmt *s = prologue;
+  /* one image at a time, so that col is one image's worth */
+  for (int64_t img = 0; img < N; img++) {
+    dlc_gemm G = {
+        .L = L, .M = M, .N = P, .K = Kc, .A = Wp, .a_packed = true,
+        .B = col ? col : X, .b_off = INT(col ? 0 : img * C * H * W),
+        .C = L->buf[n->id], .c_off = INT(img * M * P), .a_off = INT(0),
+        .epilogue = conv_bias, .ctx = epi,
+    };
+    if (col) {
+      dlc_kernel_use(k, col);
+      dlc_lvar *vc = dlc_lvar_new(m, DLC_I64, "i"), *vp = dlc_lvar_new(m, DLC_I64, "i"),
+               *vq = dlc_lvar_new(m, DLC_I64, "i"), *voh = dlc_lvar_new(m, DLC_I64, "i"),
+               *vow = dlc_lvar_new(m, DLC_I64, "i");
+      dlc_lexpr *row = ADD(MUL(ADD(MUL(VAR(vc), INT(kH)), VAR(vp)), INT(kW)), VAR(vq));
+      dlc_lexpr *dst = ADD(MUL(row, INT(P)), ADD(MUL(VAR(voh), INT(OW)), VAR(vow)));
+      dlc_lexpr *ih = ADD(MUL(VAR(voh), INT(a->stride[0])), MUL(VAR(vp), INT(a->dilation[0])));
+      dlc_lexpr *iw = ADD(MUL(VAR(vow), INT(a->stride[1])), MUL(VAR(vq), INT(a->dilation[1])));
+      dlc_lexpr *src = ADD(MUL(ADD(MUL(ADD(INT(img * C), VAR(vc)), INT(H)), ih), INT(W)), iw);
+      dlc_lstmt *cp = dlc_ls_store(m, col, dst, LOAD(X, src));
+      cp = dlc_ls_loop(m, vow, OW, DLC_LOOP_VECTORIZED, cp);
+      cp = dlc_ls_loop(m, voh, OH, DLC_LOOP_SERIAL, cp);
+      cp = dlc_ls_loop(m, vq, kW, DLC_LOOP_SERIAL, cp);
+      cp = dlc_ls_loop(m, vp, kH, DLC_LOOP_SERIAL, cp);
+      dlc_ls_append(&s, dlc_ls_loop(m, vc, C, DLC_LOOP_PARALLEL, cp));
+    }
+    dlc_ls_append(&s, dlc_lower_gemm(&G, k, true));
+  }
+  k->body = s;
+}
+
 void dlc_lower_conv(lower *L, const dlc_node *n, dlc_kernel *k) {
   dlc_lmodule *m = L->m;
   const dlc_type *tw = &n->in[1]->type, *ty = &n->type;
@@ -190,6 +279,10 @@ void dlc_lower_conv(lower *L, const dlc_node *n, dlc_kernel *k) {
     dlc_kernel_use(k, L->scratch);
     prologue = pad_copy(L, X, L->scratch, a);
     X = L->scratch;
+  }
+  if (dlc_lower_conv_is_gemm(n)) {
+    lower_conv_gemm(L, n, k, prologue, X);
+    return;
   }
   const dlc_type *tx = &X->type;
   int64_t N = tx->dims[0], C = tx->dims[1], H = tx->dims[2], W = tx->dims[3];

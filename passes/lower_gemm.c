@@ -1,0 +1,254 @@
+/* Matrix products as register-blocked tile loops, shared by matmul and
+ * convolution. C[M,N] = A[M,K] B[K,N] is cut into MR x NR tiles of C held
+ * in a local array (which LLVM keeps in vector registers: the micro-kernel
+ * is this loop nest, unrolled over rows and vectorized over columns), and K
+ * into blocks of KC so that the B panel a tile reads stays in L1 while the
+ * row tiles go past it. Tile counts and remainders are static: edge tiles
+ * are the same nest with smaller constant extents. Constant operands are
+ * repacked at compile time into the order the tiles read them. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lower_internal.h"
+
+#define MR DLC_GEMM_MR
+#define NR DLC_GEMM_NR
+#define KC 256
+#define BOOL(v) dlc_lx_const(m, DLC_BOOL, v)
+
+static dlc_lexpr *sel(dlc_lmodule *m, dlc_lexpr *c, dlc_lexpr *a, dlc_lexpr *b) {
+  if (c->kind == DLC_LX_ICONST)
+    return c->i ? a : b;
+  return dlc_lx_select(m, c, a, b);
+}
+
+/* ---- packing constant operands ---- */
+
+/* B[K,N] as panels of NR columns: Bp[(jt*K + k)*NR + c] = B[k, jt*NR + c],
+ * zero past N. */
+dlc_lbuf *dlc_gemm_pack_b(lower *L, const dlc_lbuf *B, int64_t K, int64_t N) {
+  int64_t nt = (N + NR - 1) / NR;
+  dlc_type t = {.dtype = B->type.dtype, .rank = 1, .dims = {nt * K * NR}};
+  size_t es = dlc_dtype_size(t.dtype);
+  char *p = dlc_arena_alloc(L->m->arena, dlc_type_bytes(&t));
+  memset(p, 0, dlc_type_bytes(&t));
+  const char *src = B->data;
+  for (int64_t jt = 0; jt < nt; jt++)
+    for (int64_t k = 0; k < K; k++) {
+      int64_t w = N - jt * NR < NR ? N - jt * NR : NR;
+      memcpy(p + ((jt * K + k) * NR) * es, src + (k * N + jt * NR) * es, (size_t)w * es);
+    }
+  dlc_lbuf *b = dlc_lmodule_add_buf(L->m, DLC_BUF_CONST,
+                                    dlc_arena_printf(L->m->arena, "%s.packed", B->name), &t);
+  b->data = p;
+  return b;
+}
+
+/* A[M,K] as panels of MR rows: Ap[(it*K + k)*MR + r] = A[it*MR + r, k]. */
+dlc_lbuf *dlc_gemm_pack_a(lower *L, const dlc_lbuf *A, int64_t M, int64_t K) {
+  int64_t mt = (M + MR - 1) / MR;
+  dlc_type t = {.dtype = A->type.dtype, .rank = 1, .dims = {mt * K * MR}};
+  size_t es = dlc_dtype_size(t.dtype);
+  char *p = dlc_arena_alloc(L->m->arena, dlc_type_bytes(&t));
+  memset(p, 0, dlc_type_bytes(&t));
+  const char *src = A->data;
+  for (int64_t i = 0; i < M; i++)
+    for (int64_t k = 0; k < K; k++)
+      memcpy(p + (((i / MR) * K + k) * MR + i % MR) * es, src + (i * K + k) * es, es);
+  dlc_lbuf *b = dlc_lmodule_add_buf(L->m, DLC_BUF_CONST,
+                                    dlc_arena_printf(L->m->arena, "%s.packed", A->name), &t);
+  b->data = p;
+  return b;
+}
+
+/* ---- the tile nest ---- */
+
+typedef struct tile {
+  dlc_lexpr *it, *jt; /* tile indices: rows it*MR.., columns jt*NR.. */
+  int64_t mr, nr;     /* this tile's extent (MR, NR or a remainder) */
+  dlc_lexpr *k0;      /* first k of the block */
+  int64_t ks;         /* block length */
+  dlc_lexpr *first, *last; /* bools: the first / last block of K */
+  dlc_lvar *k;        /* the index within the block */
+} tile;
+
+static dlc_lexpr *a_at(dlc_gemm *G, tile *t, dlc_lexpr *r, dlc_lexpr *k) {
+  dlc_lmodule *m = G->L->m;
+  if (G->a_packed)
+    return LOAD(G->A, ADD(MUL(ADD(MUL(t->it, INT(G->K)), k), INT(MR)), r));
+  return LOAD(G->A, ADD(G->a_off, ADD(MUL(ADD(MUL(t->it, INT(MR)), r), INT(G->lda)), k)));
+}
+
+static dlc_lexpr *b_at(dlc_gemm *G, tile *t, dlc_lexpr *k, dlc_lexpr *c) {
+  dlc_lmodule *m = G->L->m;
+  if (G->b_packed)
+    return LOAD(G->B, ADD(MUL(ADD(MUL(t->jt, INT(G->K)), k), INT(NR)), c));
+  return LOAD(G->B, ADD(G->b_off, ADD(MUL(k, INT(G->ldb)), ADD(MUL(t->jt, INT(NR)), c))));
+}
+
+static dlc_lexpr *c_index(dlc_gemm *G, dlc_lexpr *i, dlc_lexpr *j) {
+  dlc_lmodule *m = G->L->m;
+  return ADD(G->c_off, ADD(MUL(i, INT(G->N)), j));
+}
+
+static dlc_lvar *ivar(dlc_gemm *G) { return dlc_lvar_new(G->L->m, DLC_I64, "i"); }
+
+/* for r (unrolled) for c (vectorized): s(r, c) */
+static dlc_lstmt *over_tile(dlc_gemm *G, tile *t,
+                            dlc_lstmt *(*s)(dlc_gemm *, tile *, dlc_lvar *, dlc_lvar *)) {
+  dlc_lvar *r = ivar(G), *c = ivar(G);
+  dlc_lmodule *m = G->L->m;
+  dlc_lstmt *in = dlc_ls_loop(m, c, t->nr, DLC_LOOP_VECTORIZED, s(G, t, r, c));
+  dlc_lstmt *l = dlc_ls_loop(m, r, t->mr, DLC_LOOP_UNROLLED, in);
+  l->unroll = (int)t->mr;
+  return l;
+}
+
+static dlc_lexpr *acc_at(dlc_gemm *G, dlc_lvar *r, dlc_lvar *c) {
+  dlc_lmodule *m = G->L->m;
+  return ADD(MUL(VAR(r), INT(NR)), VAR(c));
+}
+
+static dlc_lexpr *row(dlc_gemm *G, tile *t, dlc_lvar *r) {
+  dlc_lmodule *m = G->L->m;
+  return ADD(MUL(t->it, INT(MR)), VAR(r));
+}
+static dlc_lexpr *col(dlc_gemm *G, tile *t, dlc_lvar *c) {
+  dlc_lmodule *m = G->L->m;
+  return ADD(MUL(t->jt, INT(NR)), VAR(c));
+}
+
+/* acc = 0 in the first block, else the partial sum left in C */
+static dlc_lstmt *s_init(dlc_gemm *G, tile *t, dlc_lvar *r, dlc_lvar *c) {
+  dlc_lmodule *m = G->L->m;
+  dlc_lexpr *zero = CONST(G->C->type.dtype, 0);
+  dlc_lexpr *v = t->first->kind == DLC_LX_ICONST && t->first->i
+                     ? zero
+                     : sel(m, t->first, zero, LOAD(G->C, c_index(G, row(G, t, r), col(G, t, c))));
+  return dlc_ls_store(m, G->acc, acc_at(G, r, c), v);
+}
+
+static dlc_lstmt *s_fma(dlc_gemm *G, tile *t, dlc_lvar *r, dlc_lvar *c) {
+  dlc_lmodule *m = G->L->m;
+  dlc_lexpr *k = ADD(t->k0, VAR(t->k));
+  return dlc_ls_store(m, G->acc, acc_at(G, r, c),
+                      ADD(LOAD(G->acc, acc_at(G, r, c)),
+                          MUL(a_at(G, t, VAR(r), k), b_at(G, t, k, VAR(c)))));
+}
+
+/* C = acc, through the epilogue after the last block */
+static dlc_lstmt *s_store(dlc_gemm *G, tile *t, dlc_lvar *r, dlc_lvar *c) {
+  dlc_lmodule *m = G->L->m;
+  dlc_lexpr *i = row(G, t, r), *j = col(G, t, c);
+  dlc_lexpr *acc = LOAD(G->acc, acc_at(G, r, c));
+  dlc_lexpr *fin = G->epilogue ? G->epilogue(G->ctx, acc, i, j) : acc;
+  return dlc_ls_store(m, G->C, c_index(G, i, j), sel(m, t->last, fin, acc));
+}
+
+static dlc_lstmt *micro(dlc_gemm *G, tile *t) {
+  dlc_lmodule *m = G->L->m;
+  dlc_lstmt *s = over_tile(G, t, s_init);
+  t->k = ivar(G);
+  dlc_ls_append(&s, dlc_ls_loop(m, t->k, t->ks, DLC_LOOP_SERIAL, over_tile(G, t, s_fma)));
+  dlc_ls_append(&s, over_tile(G, t, s_store));
+  return s;
+}
+
+/* One tile dimension (rows or columns): a loop over the full tiles, then
+ * the remainder tile; each sets t's index and extent and nests the next
+ * level inside. */
+static dlc_lstmt *level(dlc_gemm *G, tile *t, int lv, dlc_loop_kind kind);
+
+static dlc_lstmt *split(dlc_gemm *G, tile *t, int lv, bool rows, dlc_loop_kind kind) {
+  dlc_lmodule *m = G->L->m;
+  int64_t ext = rows ? G->M : G->N, T = rows ? MR : NR;
+  int64_t full = ext / T, rem = ext % T;
+  dlc_lstmt *s = NULL;
+  tile save = *t;
+  if (full) {
+    /* a single tile needs no loop */
+    dlc_lvar *v = full > 1 ? ivar(G) : NULL;
+    dlc_lexpr *idx = v ? VAR(v) : INT(0);
+    if (rows) {
+      t->it = idx;
+      t->mr = MR;
+    } else {
+      t->jt = idx;
+      t->nr = NR;
+    }
+    dlc_lstmt *in = level(G, t, lv + 1, DLC_LOOP_SERIAL);
+    dlc_ls_append(&s, v ? dlc_ls_loop(m, v, full, kind, in) : in);
+  }
+  *t = save;
+  if (rem) {
+    if (rows) {
+      t->it = INT(full);
+      t->mr = rem;
+    } else {
+      t->jt = INT(full);
+      t->nr = rem;
+    }
+    dlc_ls_append(&s, level(G, t, lv + 1, DLC_LOOP_SERIAL));
+  }
+  *t = save;
+  return s;
+}
+
+static dlc_lstmt *kblocks(dlc_gemm *G, tile *t, int lv) {
+  dlc_lmodule *m = G->L->m;
+  int64_t full = G->K / KC, rem = G->K % KC;
+  dlc_lstmt *s = NULL;
+  tile save = *t;
+  if (full == 1) {
+    t->k0 = INT(0);
+    t->ks = KC;
+    t->first = BOOL(1);
+    t->last = BOOL(rem == 0);
+    dlc_ls_append(&s, level(G, t, lv + 1, DLC_LOOP_SERIAL));
+  } else if (full) {
+    dlc_lvar *v = ivar(G);
+    t->k0 = MUL(VAR(v), INT(KC));
+    t->ks = KC;
+    t->first = dlc_lx_cmp(m, DLC_LX_EQ, VAR(v), INT(0));
+    t->last = rem ? BOOL(0) : dlc_lx_cmp(m, DLC_LX_EQ, VAR(v), INT(full - 1));
+    dlc_ls_append(&s, dlc_ls_loop(m, v, full, DLC_LOOP_SERIAL, level(G, t, lv + 1, DLC_LOOP_SERIAL)));
+  }
+  *t = save;
+  if (rem) {
+    t->k0 = INT(full * KC);
+    t->ks = rem;
+    t->first = BOOL(full == 0);
+    t->last = BOOL(1);
+    dlc_ls_append(&s, level(G, t, lv + 1, DLC_LOOP_SERIAL));
+  }
+  *t = save;
+  return s;
+}
+
+/* The loop order: columns, K blocks, rows (the B panel stays in L1 while
+ * the rows pass), or rows first when there are too few column tiles to
+ * share among threads. */
+static dlc_lstmt *level(dlc_gemm *G, tile *t, int lv, dlc_loop_kind kind) {
+  bool cols_first = G->N / NR >= 2 || G->M / MR < 2;
+  switch (lv) {
+  case 0: return split(G, t, lv, !cols_first, kind);
+  case 1: return kblocks(G, t, lv);
+  case 2: return split(G, t, lv, cols_first, kind);
+  default: return micro(G, t);
+  }
+}
+
+dlc_lstmt *dlc_lower_gemm(dlc_gemm *G, dlc_kernel *k, bool parallel) {
+  dlc_lmodule *m = G->L->m;
+  dlc_type at = {.dtype = G->C->type.dtype, .rank = 1, .dims = {MR * NR}};
+  G->acc = dlc_lmodule_add_buf(m, DLC_BUF_LOCAL, "acc", &at);
+  dlc_kernel_use(k, G->acc);
+  dlc_kernel_use(k, G->A);
+  dlc_kernel_use(k, G->B);
+  if (!G->lda)
+    G->lda = G->K;
+  if (!G->ldb)
+    G->ldb = G->N;
+  tile t = {0};
+  return level(G, &t, 0, parallel ? DLC_LOOP_PARALLEL : DLC_LOOP_SERIAL);
+}
