@@ -129,6 +129,9 @@ struct dlc_node {
   const char *name; /* inputs and weights: their name; else NULL */
   void *data;       /* WEIGHT and CONST: numel * dtype size bytes */
   bool dead;        /* set by passes; removed by dlc_graph_compact */
+  /* set by the fuse pass: the first node of the chain whose kernel computes
+   * this one (see passes/fuse.c); other passes clear it */
+  struct dlc_node *fused_into;
 };
 
 typedef struct dlc_output {

@@ -164,7 +164,10 @@ void dlc_graph_print(const dlc_graph *g, FILE *out) {
       print_attrs(out, n);
       fputc(')', out);
     }
-    fprintf(out, " : %s\n", ts);
+    fprintf(out, " : %s", ts);
+    if (n->fused_into)
+      fprintf(out, "  ; fused into %%%d", num[n->fused_into->id]);
+    fputc('\n', out);
   }
   for (int i = 0; i < g->noutputs; i++) {
     fprintf(out, "  output %s = ", g->outputs[i].name);

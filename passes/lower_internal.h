@@ -14,6 +14,8 @@ typedef struct lower {
   dlc_diag *d;
   dlc_lbuf *scratch;  /* conv2d with padding: room for the padded input */
   dlc_lbuf *scratch2; /* conv2d as a matrix product: the im2col matrix */
+  const dlc_node **chain; /* the elementwise nodes fused into the current one */
+  int nchain;
 } lower;
 
 /* Expression shorthands; each needs a dlc_lmodule *m in scope. */
@@ -32,6 +34,13 @@ typedef struct lower {
  * rank whose loop variables are vars (numpy rules, right-aligned). */
 dlc_lexpr *dlc_lower_bcast_index(lower *L, const dlc_type *t, int rank,
                                  dlc_lvar **vars);
+dlc_lexpr *dlc_lower_bcast_at(lower *L, const dlc_type *t, int rank, dlc_lexpr **coords);
+/* The value of elementwise node n from its operands' values v[]. */
+dlc_lexpr *dlc_lower_scalar_op(lower *L, const dlc_node *n, dlc_lexpr **v);
+/* v, the current node's value at one element, through L's fused chain; the
+ * chain's other operands are read at index(ctx, their type). */
+dlc_lexpr *dlc_lower_chain(lower *L, dlc_lexpr *v,
+                           dlc_lexpr *(*index)(void *ctx, const dlc_type *t), void *ctx);
 /* Wraps body in loops over dims with vars: outermost parallel, innermost
  * vectorized. */
 dlc_lstmt *dlc_lower_nest(lower *L, const int64_t *dims, int rank,

@@ -57,10 +57,9 @@ static void plan_free(plan *p, int64_t off) {
 
 /* ---- index helpers ---- */
 
-/* Flat index into a tensor of type t broadcast to the output whose loop
- * variables are vars[0..rank-1] (right-aligned, numpy rules). */
-dlc_lexpr *dlc_lower_bcast_index(lower *L, const dlc_type *t, int rank,
-                                 dlc_lvar **vars) {
+/* Flat index into a tensor of type t broadcast to an output of the given
+ * rank whose coordinates are coords[0..rank-1] (right-aligned, numpy rules). */
+dlc_lexpr *dlc_lower_bcast_at(lower *L, const dlc_type *t, int rank, dlc_lexpr **coords) {
   dlc_lmodule *m = L->m;
   dlc_lexpr *idx = dlc_lx_int(m, 0);
   int64_t stride = 1;
@@ -68,11 +67,18 @@ dlc_lexpr *dlc_lower_bcast_index(lower *L, const dlc_type *t, int rank,
     int od = d + (rank - t->rank);
     if (t->dims[d] != 1)
       idx = dlc_lx_binary(m, DLC_LX_ADD, idx,
-                          dlc_lx_binary(m, DLC_LX_MUL, dlc_lx_var(m, vars[od]),
-                                        dlc_lx_int(m, stride)));
+                          dlc_lx_binary(m, DLC_LX_MUL, coords[od], dlc_lx_int(m, stride)));
     stride *= t->dims[d];
   }
   return idx;
+}
+
+dlc_lexpr *dlc_lower_bcast_index(lower *L, const dlc_type *t, int rank,
+                                 dlc_lvar **vars) {
+  dlc_lexpr *coords[DLC_MAX_RANK];
+  for (int d = 0; d < rank; d++)
+    coords[d] = d >= rank - t->rank ? dlc_lx_var(L->m, vars[d]) : NULL;
+  return dlc_lower_bcast_at(L, t, rank, coords);
 }
 
 /* Wraps body in loops over dims[0..rank-1] with the given variables: the
@@ -93,13 +99,46 @@ void dlc_lower_new_vars(lower *L, dlc_lvar **vars, int n) {
     vars[i] = dlc_lvar_new(L->m, DLC_I64, "i");
 }
 
+/* Whether value o belongs to the chain computed by x's kernel. */
+static bool same_chain(const dlc_node *o, const dlc_node *x) {
+  const dlc_node *go = o->fused_into ? o->fused_into : o;
+  const dlc_node *gx = x->fused_into ? x->fused_into : x;
+  return go == gx;
+}
+
+/* The kernel for n and the chain fused into it ("k3_conv2d+add+relu"). */
 static dlc_kernel *kernel_for(lower *L, const dlc_node *n, int seq) {
-  dlc_kernel *k = dlc_lmodule_add_kernel(
-      L->m, dlc_arena_printf(L->m->arena, "k%d_%s", seq, dlc_ops[n->op].name));
+  char *name = dlc_arena_printf(L->m->arena, "k%d_%s", seq, dlc_ops[n->op].name);
+  for (int c = 0; c < L->nchain; c++)
+    name = dlc_arena_printf(L->m->arena, "%s+%s", name, dlc_ops[L->chain[c]->op].name);
+  dlc_kernel *k = dlc_lmodule_add_kernel(L->m, name);
   dlc_kernel_use(k, L->buf[n->id]);
   for (int i = 0; i < n->nin; i++)
     dlc_kernel_use(k, L->buf[n->in[i]->id]);
+  for (int c = 0; c < L->nchain; c++)
+    for (int i = 0; i < L->chain[c]->nin; i++)
+      if (!same_chain(L->chain[c]->in[i], n))
+        dlc_kernel_use(k, L->buf[L->chain[c]->in[i]->id]);
   return k;
+}
+
+/* v, the root's value at one element, through the fused chain; other
+ * operands are read at index(ctx, their type). */
+dlc_lexpr *dlc_lower_chain(lower *L, dlc_lexpr *v,
+                           dlc_lexpr *(*index)(void *ctx, const dlc_type *t), void *ctx) {
+  const dlc_node *prev = NULL;
+  for (int c = 0; c < L->nchain; c++) {
+    const dlc_node *x = L->chain[c];
+    dlc_lexpr *ops[3] = {0};
+    for (int i = 0; i < x->nin; i++) {
+      const dlc_node *o = x->in[i];
+      bool chained = prev ? o == prev : same_chain(o, x);
+      ops[i] = chained ? v : dlc_lx_load(L->m, L->buf[o->id], index(ctx, &o->type));
+    }
+    v = dlc_lower_scalar_op(L, x, ops);
+    prev = x;
+  }
+  return v;
 }
 
 int64_t dlc_lower_prod(const int64_t *dims, int from, int to) {
@@ -121,7 +160,7 @@ dlc_lexpr *dlc_lower_clamp(dlc_lmodule *m, dlc_lexpr *i, int64_t n) {
 /* ---- elementwise: unary, binary, where, cast, broadcast_to ---- */
 
 /* The value of one element of n from its operands' elements v[]. */
-static dlc_lexpr *scalar_op(lower *L, const dlc_node *n, dlc_lexpr **v) {
+dlc_lexpr *dlc_lower_scalar_op(lower *L, const dlc_node *n, dlc_lexpr **v) {
   dlc_lmodule *m = L->m;
   dlc_lexpr *a = v[0], *b = v[1];
   dlc_dtype t = a->dtype;
@@ -200,34 +239,66 @@ static bool flat_ok(const dlc_node *n) {
   return true;
 }
 
+typedef struct ew_at {
+  lower *L;
+  int rank;
+  dlc_lvar **vars; /* the nest's variables, or NULL: one flat loop */
+  dlc_lvar *flat;
+} ew_at;
+
+static dlc_lexpr *ew_index(void *ctx, const dlc_type *t) {
+  ew_at *e = ctx;
+  if (!e->vars)
+    return dlc_type_numel(t) == 1 ? dlc_lx_int(e->L->m, 0) : dlc_lx_var(e->L->m, e->flat);
+  return dlc_lower_bcast_index(e->L, t, e->rank, e->vars);
+}
+
 static void lower_elementwise(lower *L, const dlc_node *n, dlc_kernel *k) {
   dlc_lmodule *m = L->m;
   dlc_lexpr *v[3] = {0};
-  dlc_lstmt *body;
-  DLC_ASSERT(n->nin <= 3);
-  if (flat_ok(n)) {
-    dlc_lvar *i = dlc_lvar_new(m, DLC_I64, "i");
-    for (int a = 0; a < n->nin; a++) {
-      bool scalar = dlc_type_numel(&n->in[a]->type) == 1;
-      v[a] = LOAD(L->buf[n->in[a]->id], scalar ? INT(0) : VAR(i));
-    }
-    body = dlc_ls_store(m, L->buf[n->id], VAR(i), scalar_op(L, n, v));
-    body = dlc_ls_loop(m, i, dlc_type_numel(&n->type), DLC_LOOP_VECTORIZED, body);
+  dlc_lvar *vars[DLC_MAX_RANK];
+  int r = n->type.rank;
+  bool flat = flat_ok(n);
+  for (int c = 0; c < L->nchain; c++)
+    flat &= flat_ok(L->chain[c]);
+  ew_at at = {.L = L, .rank = r};
+  if (flat) {
+    at.flat = dlc_lvar_new(m, DLC_I64, "i");
   } else {
-    dlc_lvar *vars[DLC_MAX_RANK];
-    int r = n->type.rank;
     dlc_lower_new_vars(L, vars, r);
-    for (int a = 0; a < n->nin; a++)
-      v[a] = LOAD(L->buf[n->in[a]->id],
-                  dlc_lower_bcast_index(L, &n->in[a]->type, r, vars));
-    body = dlc_ls_store(m, L->buf[n->id], dlc_lower_bcast_index(L, &n->type, r, vars),
-                        scalar_op(L, n, v));
-    body = dlc_lower_nest(L, n->type.dims, r, vars, body);
+    at.vars = vars;
   }
-  k->body = body;
+  DLC_ASSERT(n->nin <= 3);
+  for (int a = 0; a < n->nin; a++)
+    v[a] = LOAD(L->buf[n->in[a]->id], ew_index(&at, &n->in[a]->type));
+  dlc_lexpr *val = dlc_lower_chain(L, dlc_lower_scalar_op(L, n, v), ew_index, &at);
+  dlc_lstmt *body = dlc_ls_store(m, L->buf[n->id], ew_index(&at, &n->type), val);
+  if (flat)
+    k->body = dlc_ls_loop(m, at.flat, dlc_type_numel(&n->type), DLC_LOOP_VECTORIZED, body);
+  else
+    k->body = dlc_lower_nest(L, n->type.dims, r, vars, body);
 }
 
 /* ---- matmul: tiles (lower_gemm.c) inside loops over the batch dims ---- */
+
+/* A fused chain after a matmul reads its operands at (batch..., i, j). */
+typedef struct mm_at {
+  lower *L;
+  int rank;
+  dlc_lexpr *coords[DLC_MAX_RANK];
+} mm_at;
+
+static dlc_lexpr *mm_index(void *ctx, const dlc_type *t) {
+  mm_at *a = ctx;
+  return dlc_lower_bcast_at(a->L, t, a->rank, a->coords);
+}
+
+static dlc_lexpr *mm_epilogue(void *ctx, dlc_lexpr *acc, dlc_lexpr *i, dlc_lexpr *j) {
+  mm_at *a = ctx;
+  a->coords[a->rank - 2] = i;
+  a->coords[a->rank - 1] = j;
+  return dlc_lower_chain(a->L, acc, mm_index, a);
+}
 
 static void lower_matmul(lower *L, const dlc_node *n, dlc_kernel *k) {
   dlc_lmodule *m = L->m;
@@ -262,6 +333,15 @@ static void lower_matmul(lower *L, const dlc_node *n, dlc_kernel *k) {
     dlc_lbuf *orig = L->buf[n->in[i]->id];
     if (orig != G.A && orig != G.B)
       dlc_kernel_drop(k, orig);
+  }
+  if (L->nchain) {
+    mm_at *at = dlc_arena_alloc(m->arena, sizeof *at);
+    at->L = L;
+    at->rank = r;
+    for (int d = 0; d < nb; d++)
+      at->coords[d] = VAR(bv[d]);
+    G.epilogue = mm_epilogue;
+    G.ctx = at;
   }
   int64_t batch = dlc_lower_prod(tc->dims, 0, nb);
   dlc_lstmt *body = dlc_lower_gemm(&G, k, batch < 2);
@@ -432,6 +512,23 @@ static void lower_gather(lower *L, const dlc_node *n, dlc_kernel *k) {
 
 /* ---- the module ---- */
 
+/* After node n (at position i) ran: operands whose last use this was give
+ * their space back, and so does a value nobody reads. A value inside a
+ * fused chain shares the chain's buffer, which lives as long as the chain's
+ * last value. */
+static void release(lower *L, plan *p, const dlc_node *n, int i, const int *last) {
+  for (int a = 0; a < n->nin; a++) {
+    const dlc_node *o = n->in[a];
+    bool seen = false;
+    for (int b = 0; b < a; b++)
+      seen |= n->in[b] == o;
+    if (!seen && last[o->id] == i && !same_chain(o, n) && L->buf[o->id]->kind == DLC_BUF_TEMP)
+      plan_free(p, L->buf[o->id]->offset);
+  }
+  if (last[n->id] < 0 && L->buf[n->id]->kind == DLC_BUF_TEMP)
+    plan_free(p, L->buf[n->id]->offset);
+}
+
 static const char *buf_name(lower *L, const dlc_node *n) {
   return dlc_arena_printf(L->m->arena, "t%d", n->id);
 }
@@ -470,7 +567,7 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
     m->outputs[i] = b;
   }
   plan p = {0};
-  int seq = 0;
+  int seq = 0, capchain = 0;
   for (int i = 0; i < g->nnodes; i++) {
     const dlc_node *n = g->nodes[i];
     const dlc_opinfo *info = &dlc_ops[n->op];
@@ -484,13 +581,26 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
     }
     if (info->kind == DLC_KIND_SOURCE)
       continue;
-    if (out_of[n->id] >= 0) {
-      L.buf[n->id] = m->outputs[out_of[n->id]];
-    } else {
-      dlc_lbuf *b = dlc_lmodule_add_buf(m, DLC_BUF_TEMP, buf_name(&L, n), &n->type);
-      b->offset = plan_alloc(&p, (int64_t)dlc_type_bytes(&n->type));
-      L.buf[n->id] = b;
+    if (n->fused_into) { /* computed by its chain's kernel */
+      release(&L, &p, n, i, last);
+      continue;
     }
+    /* the chain fused into n, which ends at `fin` */
+    L.nchain = 0;
+    for (int j = i + 1; j < g->nnodes; j++)
+      if (g->nodes[j]->fused_into == n)
+        DLC_PUSH(L.chain, L.nchain, capchain, g->nodes[j]);
+    const dlc_node *fin = L.nchain ? L.chain[L.nchain - 1] : n;
+    dlc_lbuf *ob;
+    if (out_of[fin->id] >= 0) {
+      ob = m->outputs[out_of[fin->id]];
+    } else {
+      ob = dlc_lmodule_add_buf(m, DLC_BUF_TEMP, buf_name(&L, fin), &fin->type);
+      ob->offset = plan_alloc(&p, (int64_t)dlc_type_bytes(&fin->type));
+    }
+    L.buf[n->id] = ob;
+    for (int c = 0; c < L.nchain; c++)
+      L.buf[L.chain[c]->id] = ob;
     /* scratch a kernel needs only while it runs */
     dlc_type st = dlc_lower_conv_scratch(n);
     L.scratch = NULL;
@@ -530,19 +640,9 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
       plan_free(&p, L.scratch->offset);
     if (L.scratch2)
       plan_free(&p, L.scratch2->offset);
-    /* operands whose last use this was give their space back */
-    for (int a = 0; a < n->nin; a++) {
-      const dlc_node *o = n->in[a];
-      bool seen = false;
-      for (int b = 0; b < a; b++)
-        seen |= n->in[b] == o;
-      if (!seen && last[o->id] == i && L.buf[o->id]->kind == DLC_BUF_TEMP)
-        plan_free(&p, L.buf[o->id]->offset);
-    }
-    /* a value nobody reads is dead at once */
-    if (last[n->id] < 0 && L.buf[n->id]->kind == DLC_BUF_TEMP)
-      plan_free(&p, L.buf[n->id]->offset);
+    release(&L, &p, n, i, last);
   }
+  free(L.chain);
   /* outputs that name an input, a constant or an already written output */
   for (int i = 0; i < g->noutputs; i++) {
     const dlc_node *n = g->outputs[i].node;

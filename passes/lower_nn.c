@@ -211,13 +211,33 @@ dlc_type dlc_lower_conv_col(const dlc_node *n) {
 typedef struct conv_epi {
   lower *L;
   dlc_lbuf *bias;
+  const dlc_type *out;
+  int64_t img;
+  dlc_lexpr *i, *j; /* the element: channel i, position j = oh*OW + ow */
 } conv_epi;
+
+/* An operand of the fused chain at (img, i, j): fuse.c allows operands that
+ * are constant over both spatial dims or cover them whole. */
+static dlc_lexpr *conv_index(void *ctx, const dlc_type *t) {
+  conv_epi *e = ctx;
+  dlc_lmodule *m = e->L->m;
+  dlc_type v = {.dtype = t->dtype, .rank = 3};
+  int off = 4 - t->rank;
+  for (int d = 0; d < 2; d++)
+    v.dims[d] = d >= off ? t->dims[d - off] : 1;
+  int64_t h = off <= 2 ? t->dims[2 - off] : 1, w = off <= 3 ? t->dims[3 - off] : 1;
+  v.dims[2] = h * w;
+  dlc_lexpr *coords[3] = {INT(e->img), e->i, v.dims[2] == 1 ? INT(0) : e->j};
+  return dlc_lower_bcast_at(e->L, &v, 3, coords);
+}
 
 static dlc_lexpr *conv_bias(void *ctx, dlc_lexpr *acc, dlc_lexpr *i, dlc_lexpr *j) {
   conv_epi *e = ctx;
   dlc_lmodule *m = e->L->m;
-  (void)j;
-  return e->bias ? ADD(acc, LOAD(e->bias, i)) : acc;
+  dlc_lexpr *v = e->bias ? ADD(acc, LOAD(e->bias, i)) : acc;
+  e->i = i;
+  e->j = j;
+  return dlc_lower_chain(e->L, v, conv_index, e);
 }
 
 static void lower_conv_gemm(lower *L, const dlc_node *n, dlc_kernel *k, dlc_lstmt *prologue,
@@ -229,15 +249,15 @@ static void lower_conv_gemm(lower *L, const dlc_node *n, dlc_kernel *k, dlc_lstm
   int64_t M = tw->dims[0], kH = tw->dims[2], kW = tw->dims[3];
   int64_t OH = ty->dims[2], OW = ty->dims[3], P = OH * OW, Kc = C * kH * kW;
   dlc_lbuf *Wb = L->buf[n->in[1]->id];
-  conv_epi *epi = dlc_arena_alloc(m->arena, sizeof *epi);
-  epi->L = L;
-  epi->bias = n->nin > 2 ? L->buf[n->in[2]->id] : NULL;
+  dlc_lbuf *bias = n->nin > 2 ? L->buf[n->in[2]->id] : NULL;
   dlc_lbuf *Wp = dlc_gemm_pack_a(L, Wb, M, Kc);
   dlc_kernel_drop(k, Wb);
   dlc_lbuf *col = L->scratch2;
   dlc_lstmt *s = prologue;
   /* one image at a time, so that col is one image's worth */
   for (int64_t img = 0; img < N; img++) {
+    conv_epi *epi = dlc_arena_alloc(m->arena, sizeof *epi);
+    *epi = (conv_epi){.L = L, .bias = bias, .out = ty, .img = img};
     dlc_gemm G = {
         .L = L, .M = M, .N = P, .K = Kc, .A = Wp, .a_packed = true,
         .B = col ? col : X, .b_off = INT(col ? 0 : img * C * H * W),

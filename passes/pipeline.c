@@ -113,6 +113,11 @@ dlc_status dlc_run_passes(dlc_graph *g, const char *pipeline,
   dlc_status st = DLC_OK;
   for (int i = 0; i < n && st == DLC_OK; i++) {
     const passinfo *pi = list[i];
+    /* fusion marks describe the graph as the fuse pass left it; any other
+     * pass may change what they point at, so they go (fuse runs last) */
+    if (pi->fn != dlc_pass_fuse)
+      for (int k = 0; k < g->nnodes; k++)
+        g->nodes[k]->fused_into = NULL;
     st = pi->fn(g, d);
     if (st != DLC_OK)
       break;

@@ -38,7 +38,7 @@ START_TEST(test_emit_forms) {
     const char *flag, *needle;
   } forms[] = {
       {"--emit=graph", "= matmul(x, w1) : f32[1,256]"},
-      {"--emit=loops", "kernel k0_matmul("},
+      {"--emit=loops", "kernel k0_matmul+add+relu("},
       {"--emit=llvm", "@dlcc_model_entry() "},
       {"--emit=asm", "dlcc_model_entry:"},
   };

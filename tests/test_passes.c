@@ -345,6 +345,16 @@ START_TEST(print_after_all) {
                          "  %4 = mul(%3, %3) : f32[2]\n"
                          "  output y = %4\n"
                          "}\n"
+                         "// -- graph after fold_bn --\n"
+                         "model t {\n"
+                         "  input x : f32[2]\n"
+                         "  %0 = const 1 : f32[]\n"
+                         "  %1 = const 2 : f32[]\n"
+                         "  %2 = add(x, %1) : f32[2]\n"
+                         "  %3 = relu(%2) : f32[2]\n"
+                         "  %4 = mul(%3, %3) : f32[2]\n"
+                         "  output y = %4\n"
+                         "}\n"
                          "// -- graph after dce --\n"
                          "model t {\n"
                          "  input x : f32[2]\n"
@@ -352,6 +362,15 @@ START_TEST(print_after_all) {
                          "  %1 = add(x, %0) : f32[2]\n"
                          "  %2 = relu(%1) : f32[2]\n"
                          "  %3 = mul(%2, %2) : f32[2]\n"
+                         "  output y = %3\n"
+                         "}\n"
+                         "// -- graph after fuse --\n"
+                         "model t {\n"
+                         "  input x : f32[2]\n"
+                         "  %0 = const 2 : f32[]\n"
+                         "  %1 = add(x, %0) : f32[2]\n"
+                         "  %2 = relu(%1) : f32[2]  ; fused into %1\n"
+                         "  %3 = mul(%2, %2) : f32[2]  ; fused into %1\n"
                          "  output y = %3\n"
                          "}\n");
   free(text);
@@ -409,8 +428,8 @@ START_TEST(default_pipeline_and_empty) {
                         "  input x : f32[2]\n"
                         "  %0 = const 2 : f32[]\n"
                         "  %1 = add(x, %0) : f32[2]\n"
-                        "  %2 = relu(%1) : f32[2]\n"
-                        "  %3 = mul(%2, %2) : f32[2]\n"
+                        "  %2 = relu(%1) : f32[2]  ; fused into %1\n"
+                        "  %3 = mul(%2, %2) : f32[2]  ; fused into %1\n"
                         "  output y = %3\n"
                         "}\n");
   free(got);
@@ -439,7 +458,7 @@ START_TEST(unknown_pass_in_pipeline) {
   ck_assert_int_eq(dlc_run_passes(g, "fold,sce,dce", NULL, sink.d), DLC_ERROR);
   ck_assert_str_eq(tu_sink_text(&sink),
                    "error: unknown pass 'sce' in the pipeline (known passes: "
-                   "fold, cse, dce)\n");
+                   "fold, cse, dce, fold_bn, fuse)\n");
   /* nothing ran: the constant add is still there */
   ck_assert_int_eq(g->nnodes, 8);
 }
@@ -447,11 +466,11 @@ END_TEST
 
 START_TEST(unknown_print_after_pass) {
   pipeline_graph();
-  dlc_pass_options o = {.print_after = "fuse"};
+  dlc_pass_options o = {.print_after = "fusion"};
   ck_assert_int_eq(dlc_run_passes(g, "fold", &o, sink.d), DLC_ERROR);
   ck_assert_str_eq(tu_sink_text(&sink),
-                   "error: unknown pass 'fuse' for --print-after (known "
-                   "passes: fold, cse, dce)\n");
+                   "error: unknown pass 'fusion' for --print-after (known "
+                   "passes: fold, cse, dce, fold_bn, fuse)\n");
 }
 END_TEST
 
@@ -485,7 +504,9 @@ START_TEST(pass_table) {
   ck_assert_str_eq(buf,
                    "  fold     constant folding: evaluate operators on constants\n"
                    "  cse      common subexpression elimination: merge equal nodes\n"
-                   "  dce      dead code elimination: drop nodes no output needs\n");
+                   "  dce      dead code elimination: drop nodes no output needs\n"
+                   "  fold_bn  fold batch_norm into the convolution before it\n"
+                   "  fuse     fuse elementwise chains into their producer's kernel\n");
   free(buf);
 }
 END_TEST
