@@ -13,7 +13,7 @@
 
 #define MR DLC_GEMM_MR
 #define NR DLC_GEMM_NR
-#define KC 256
+#define KC_MAX 256
 #define BOOL(v) dlc_lx_const(m, DLC_BOOL, v)
 
 static dlc_lexpr *sel(dlc_lmodule *m, dlc_lexpr *c, dlc_lexpr *a, dlc_lexpr *b) {
@@ -194,8 +194,19 @@ static dlc_lstmt *split(dlc_gemm *G, tile *t, int lv, bool rows, dlc_loop_kind k
   return s;
 }
 
+/* The K block: at most KC_MAX, and a divisor of K when one is near (576 =
+ * 3 x 192), since a remainder block is one more copy of the tile loops. */
+static int64_t k_block(int64_t K) {
+  int64_t nb = (K + KC_MAX - 1) / KC_MAX;
+  for (int64_t b = nb; b <= nb + 3; b++)
+    if (K % b == 0 && K / b >= 64)
+      return K / b;
+  return KC_MAX;
+}
+
 static dlc_lstmt *kblocks(dlc_gemm *G, tile *t, int lv) {
   dlc_lmodule *m = G->L->m;
+  int64_t KC = k_block(G->K);
   int64_t full = G->K / KC, rem = G->K % KC;
   dlc_lstmt *s = NULL;
   tile save = *t;

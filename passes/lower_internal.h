@@ -55,9 +55,12 @@ dlc_lexpr *dlc_lower_clamp(dlc_lmodule *m, dlc_lexpr *i, int64_t n);
 
 /* ---- matrix products (lower_gemm.c) ---- */
 
-/* The register tile: MR rows by NR columns of C (12 x 2 AVX-512 vectors). */
-#define DLC_GEMM_MR 12
-#define DLC_GEMM_NR 32
+/* The register tile: MR rows by NR columns of C (8 x 3 AVX-512 vectors:
+ * 24 accumulators, 3 loads of B and 8 broadcasts of A per step of k).
+ * Channel counts are mostly multiples of 8, so row tiles rarely have a
+ * remainder. */
+#define DLC_GEMM_MR 8
+#define DLC_GEMM_NR 48
 
 /* C[c_off + i*N + j] = epilogue(sum over k of A(i, k) B(k, j)), where A is
  * A[a_off + i*lda + k] or, when a_packed, panels from dlc_gemm_pack_a (the

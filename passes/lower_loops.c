@@ -377,8 +377,10 @@ static void lower_softmax(lower *L, const dlc_node *n, dlc_kernel *k) {
   dlc_lexpr *O = VAR(o), *IN = VAR(in);
   /* mx = x[o,0,in]; for a: mx = max(mx, x[o,a,in]) */
   dlc_lstmt *first = dlc_ls_assign(m, mx, dlc_lx_load(m, X, at3(m, O, INT(0), IN, len, inner)));
+  /* along a contiguous axis the passes vectorize, reductions included */
+  dlc_loop_kind along = inner == 1 ? DLC_LOOP_VECTORIZED : DLC_LOOP_SERIAL;
   dlc_lstmt *l1 = dlc_ls_loop(
-      m, a1, len, DLC_LOOP_SERIAL,
+      m, a1, len, along,
       dlc_ls_assign(m, mx, dlc_lx_binary(m, DLC_LX_MAX, VAR(mx),
                                          dlc_lx_load(m, X, at3(m, O, VAR(a1), IN, len, inner)))));
   dlc_lstmt *zero = dlc_ls_assign(m, sum, dlc_lx_const(m, dt, 0));
@@ -390,19 +392,19 @@ static void lower_softmax(lower *L, const dlc_node *n, dlc_kernel *k) {
     dlc_lstmt *ex = dlc_ls_assign(m, e, e2);
     ex->next = dlc_ls_store(m, Y, at3(m, O, VAR(a2), IN, len, inner), VAR(e));
     ex->next->next = dlc_ls_assign(m, sum, ADD(VAR(sum), VAR(e)));
-    l2 = dlc_ls_loop(m, a2, len, DLC_LOOP_SERIAL, ex);
+    l2 = dlc_ls_loop(m, a2, len, along, ex);
     /* for a: y = y / sum */
     l3 = dlc_ls_loop(
-        m, a3, len, DLC_LOOP_SERIAL,
+        m, a3, len, along,
         dlc_ls_store(m, Y, at3(m, O, VAR(a3), IN, len, inner),
                      DIV(dlc_lx_load(m, Y, at3(m, O, VAR(a3), IN, len, inner)), VAR(sum))));
   } else {
     /* for a: sum += exp(x - mx); e = mx + log(sum); for a: y = x - e */
-    l2 = dlc_ls_loop(m, a2, len, DLC_LOOP_SERIAL,
+    l2 = dlc_ls_loop(m, a2, len, along,
                      dlc_ls_assign(m, sum, ADD(VAR(sum), e2)));
     l2->next = dlc_ls_assign(m, e, ADD(VAR(mx), dlc_lx_unary(m, DLC_LX_LOG, VAR(sum))));
     l3 = dlc_ls_loop(
-        m, a3, len, DLC_LOOP_SERIAL,
+        m, a3, len, along,
         dlc_ls_store(m, Y, at3(m, O, VAR(a3), IN, len, inner),
                      SUB(dlc_lx_load(m, X, at3(m, O, VAR(a3), IN, len, inner)), VAR(e))));
   }

@@ -49,9 +49,13 @@ void dlc_lower_reduce(lower *L, const dlc_node *n, dlc_kernel *k) {
     break;
   }
   dlc_lstmt *inner = dlc_ls_assign(m, acc, step);
+  /* a reduction along the last, contiguous axis runs in vector lanes */
   for (int d = r - 1; d >= 0; d--)
     if (reduced[d])
-      inner = dlc_ls_loop(m, vars[d], tx->dims[d], DLC_LOOP_SERIAL, inner);
+      inner = dlc_ls_loop(m, vars[d], tx->dims[d],
+                          d == r - 1 && inner->kind == DLC_LS_ASSIGN ? DLC_LOOP_VECTORIZED
+                                                                     : DLC_LOOP_SERIAL,
+                          inner);
   dlc_lexpr *result = VAR(acc);
   if (n->op == DLC_OP_MEAN || n->op == DLC_OP_GLOBAL_AVG_POOL)
     result = DIV(result, CONST(dt, (double)count));
@@ -107,13 +111,13 @@ static void lower_layer_norm(lower *L, const dlc_node *n, dlc_kernel *k) {
            *dev = dlc_kernel_local(m, k, dt), *rstd = dlc_kernel_local(m, k, dt);
 #define X_AT(v) LOAD(X, ADD(MUL(VAR(o), INT(inner)), VAR(v)))
   dlc_lstmt *s = dlc_ls_assign(m, sum, CONST(dt, 0));
-  dlc_ls_append(&s, dlc_ls_loop(m, i1, inner, DLC_LOOP_SERIAL,
+  dlc_ls_append(&s, dlc_ls_loop(m, i1, inner, DLC_LOOP_VECTORIZED,
                                 dlc_ls_assign(m, sum, ADD(VAR(sum), X_AT(i1)))));
   dlc_ls_append(&s, dlc_ls_assign(m, mu, DIV(VAR(sum), CONST(dt, (double)inner))));
   dlc_ls_append(&s, dlc_ls_assign(m, sum, CONST(dt, 0)));
   dlc_lstmt *d2 = dlc_ls_assign(m, dev, SUB(X_AT(i2), VAR(mu)));
   d2->next = dlc_ls_assign(m, sum, ADD(VAR(sum), MUL(VAR(dev), VAR(dev))));
-  dlc_ls_append(&s, dlc_ls_loop(m, i2, inner, DLC_LOOP_SERIAL, d2));
+  dlc_ls_append(&s, dlc_ls_loop(m, i2, inner, DLC_LOOP_VECTORIZED, d2));
   dlc_ls_append(&s, dlc_ls_assign(
                         m, rstd,
                         DIV(CONST(dt, 1),

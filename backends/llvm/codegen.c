@@ -3,6 +3,7 @@
  * The ABI structs of runtime/abi.h are built as constant globals. */
 #include "codegen.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,10 @@ typedef struct cg {
   const char *cpu, *features;
   int lanes;                  /* SIMD lanes for 32-bit elements */
   const dlc_lvar *lane;       /* inside a vector body: the lane variable */
+  /* inside a vector body, by variable id: a local's vector value (a local
+   * set and then read within one iteration), or the vector accumulator
+   * slot of a reduction */
+  LLVMValueRef *vpriv, *vacc;
   int nouts;                  /* outlined functions so far */
 } cg;
 
@@ -308,7 +313,7 @@ static LLVMValueRef expr(cg *g, const dlc_lexpr *e) {
 
 static bool varies(cg *g, const dlc_lexpr *e) {
   if (e->kind == DLC_LX_VAR)
-    return e->var == g->lane;
+    return e->var == g->lane || g->vpriv[e->var->id];
   for (int i = 0; i < dlc_lx_arity[e->kind]; i++)
     if (varies(g, e->a[i]))
       return true;
@@ -379,6 +384,8 @@ static LLVMValueRef vload(cg *g, const dlc_lexpr *e) {
 static LLVMValueRef vexpr(cg *g, const dlc_lexpr *e) {
   if (!varies(g, e))
     return splat(g, expr(g, e));
+  if (e->kind == DLC_LX_VAR && e->var != g->lane)
+    return g->vpriv[e->var->id];
   if (e->kind == DLC_LX_VAR) /* the lane variable */
     return LLVMBuildAdd(g->b, splat(g, var_value(g, e->var)), iota(g), "");
   if (e->kind == DLC_LX_LOAD)
@@ -404,18 +411,96 @@ static void vstore(cg *g, const dlc_lstmt *s) {
   intrinsic2(g, "llvm.masked.scatter", tys, 2, 4, args);
 }
 
-/* A vectorized loop runs in lanes when its body is stores whose index
- * depends on the loop variable (two iterations never write one element). */
+/* Whether expression e reads variable v. */
+static bool reads(const dlc_lexpr *e, const dlc_lvar *v) {
+  if (e->kind == DLC_LX_VAR)
+    return e->var == v;
+  for (int i = 0; i < dlc_lx_arity[e->kind]; i++)
+    if (reads(e->a[i], v))
+      return true;
+  return false;
+}
+
+/* A reduction step: v = v op e or v = e op v with op add, max or min and
+ * e free of v. Returns e's operand position (0 or 1), or -1. */
+static int reduction(const dlc_lstmt *s) {
+  const dlc_lexpr *e = s->value;
+  if (s->kind != DLC_LS_ASSIGN ||
+      (e->kind != DLC_LX_ADD && e->kind != DLC_LX_MAX && e->kind != DLC_LX_MIN))
+    return -1;
+  for (int i = 0; i < 2; i++)
+    if (e->a[i]->kind == DLC_LX_VAR && e->a[i]->var == s->var && !reads(e->a[1 - i], s->var))
+      return 1 - i;
+  return -1;
+}
+
+/* Whether any statement of the list reads v (other than as a reduction of
+ * v itself). */
+static bool block_reads(const dlc_lstmt *s, const dlc_lvar *v) {
+  for (; s; s = s->next) {
+    if (s->kind == DLC_LS_ASSIGN && s->var == v && reduction(s) >= 0)
+      continue;
+    if (reads(s->value, v) || (s->kind == DLC_LS_STORE && reads(s->index, v)))
+      return true;
+  }
+  return false;
+}
+
+/* A vectorized loop runs in lanes when its body is straight-line code of
+ * stores whose index depends on the loop variable (two iterations never
+ * write one element), locals each iteration sets before it reads them,
+ * and reductions v = v op e whose partial results are combined at the end
+ * (for floats in another order than one by one: see docs/architecture.md). */
 static bool vectorizable(cg *g, const dlc_lstmt *loop) {
   if (g->lanes < 2 || loop->extent < g->lanes || g->lane)
     return false;
   const dlc_lvar *saved = g->lane;
   g->lane = loop->var;
   bool ok = true;
-  for (const dlc_lstmt *s = loop->body; s && ok; s = s->next)
-    ok = s->kind == DLC_LS_STORE && varies(g, s->index);
+  for (const dlc_lstmt *s = loop->body; s && ok; s = s->next) {
+    if (s->kind == DLC_LS_STORE) {
+      ok = varies(g, s->index);
+    } else if (s->kind == DLC_LS_ASSIGN) {
+      if (reduction(s) >= 0)
+        ok = !block_reads(loop->body, s->var);
+      else /* private: not read before this statement, not reduced */
+        for (const dlc_lstmt *t = loop->body; t != s && ok; t = t->next)
+          ok = !(reads(t->value, s->var) || (t->kind == DLC_LS_STORE && reads(t->index, s->var)) ||
+                 (t->kind == DLC_LS_ASSIGN && t->var == s->var));
+    } else {
+      ok = false;
+    }
+  }
   g->lane = saved;
   return ok;
+}
+
+/* The identity of a reduction: 0 for add, the lowest value for max. */
+static LLVMValueRef red_identity(cg *g, dlc_lx_kind k, dlc_dtype t) {
+  LLVMTypeRef vt = vec(g, ty(g, t));
+  bool fl = dlc_dtype_is_float(t);
+  if (k == DLC_LX_ADD)
+    return fl ? cflt(vt, 0) : cint(vt, 0);
+  double inf = k == DLC_LX_MAX ? -HUGE_VAL : HUGE_VAL;
+  if (fl)
+    return cflt(vt, inf);
+  long long lo = t == DLC_I32 ? INT32_MIN : t == DLC_I64 ? INT64_MIN : 0;
+  long long hi = t == DLC_I32 ? INT32_MAX : t == DLC_I64 ? INT64_MAX : 1;
+  return cint(vt, k == DLC_LX_MAX ? lo : hi);
+}
+
+/* The lanes of v combined into one scalar by reduction kind k. */
+static LLVMValueRef red_lanes(cg *g, dlc_lx_kind k, dlc_dtype t, LLVMValueRef v) {
+  bool fl = dlc_dtype_is_float(t);
+  LLVMTypeRef vt = LLVMTypeOf(v);
+  if (k == DLC_LX_ADD && fl) {
+    LLVMValueRef args[2] = {LLVMConstReal(ty(g, t), -0.0), v};
+    return intrinsic(g, "llvm.vector.reduce.fadd", vt, 2, args);
+  }
+  const char *name = k == DLC_LX_ADD   ? "llvm.vector.reduce.add"
+                     : k == DLC_LX_MAX ? (fl ? "llvm.vector.reduce.fmaximum" : "llvm.vector.reduce.smax")
+                                       : (fl ? "llvm.vector.reduce.fminimum" : "llvm.vector.reduce.smin");
+  return intrinsic(g, name, vt, 1, &v);
 }
 
 /* ---- statements ---- */
@@ -440,8 +525,50 @@ static void emit_loop(cg *g, const dlc_lvar *var, LLVMValueRef begin, LLVMValueR
 }
 
 static void vector_body(cg *g, const dlc_lstmt *s) {
-  for (; s; s = s->next)
-    vstore(g, s);
+  for (; s; s = s->next) {
+    if (s->kind == DLC_LS_STORE) {
+      vstore(g, s);
+      continue;
+    }
+    int at = reduction(s);
+    if (at < 0) {
+      g->vpriv[s->var->id] = vexpr(g, s->value);
+      continue;
+    }
+    LLVMTypeRef vt = vec(g, ty(g, s->var->dtype));
+    LLVMValueRef acc = LLVMBuildLoad2(g->b, vt, g->vacc[s->var->id], "");
+    LLVMValueRef e = vexpr(g, s->value->a[at]);
+    LLVMValueRef v = at == 1 ? build_op(g, s->value, vt, acc, e, NULL)
+                             : build_op(g, s->value, vt, e, acc, NULL);
+    LLVMBuildStore(g->b, v, g->vacc[s->var->id]);
+  }
+}
+
+/* Before a vector loop: a vector accumulator per reduction, at the
+ * identity. After it: each folded into its scalar. */
+static void reductions_begin(cg *g, const dlc_lstmt *loop) {
+  for (const dlc_lstmt *s = loop->body; s; s = s->next)
+    if (s->kind == DLC_LS_ASSIGN && reduction(s) >= 0 && !g->vacc[s->var->id]) {
+      dlc_dtype t = s->var->dtype;
+      g->vacc[s->var->id] = entry_alloca(g, vec(g, ty(g, t)), "");
+      LLVMBuildStore(g->b, red_identity(g, s->value->kind, t), g->vacc[s->var->id]);
+    }
+}
+
+static void reductions_end(cg *g, const dlc_lstmt *loop) {
+  for (const dlc_lstmt *s = loop->body; s; s = s->next) {
+    if (s->kind != DLC_LS_ASSIGN || !g->vacc[s->var->id])
+      continue;
+    dlc_dtype t = s->var->dtype;
+    LLVMValueRef acc = LLVMBuildLoad2(g->b, vec(g, ty(g, t)), g->vacc[s->var->id], "");
+    LLVMValueRef lanes = red_lanes(g, s->value->kind, t, acc);
+    LLVMValueRef cur = var_value(g, s->var);
+    LLVMBuildStore(g->b, build_op(g, s->value, ty(g, t), cur, lanes, NULL), g->varslot[s->var->id]);
+    g->vacc[s->var->id] = NULL;
+  }
+  for (const dlc_lstmt *s = loop->body; s; s = s->next)
+    if (s->kind == DLC_LS_ASSIGN)
+      g->vpriv[s->var->id] = NULL;
 }
 
 /* The lane variable's value for the vector loop counter held in its slot. */
@@ -455,6 +582,7 @@ static void vector_step(cg *g, const dlc_lstmt *loop) {
 static void vector_loop(cg *g, const dlc_lstmt *s) {
   int64_t nvec = s->extent / g->lanes, done = nvec * g->lanes;
   g->lane = s->var;
+  reductions_begin(g, s);
   if (nvec <= 4) { /* short: unrolled, every index a constant */
     for (int64_t u = 0; u < nvec; u++) {
       g->varval[s->var->id] = LLVMConstInt(g->i64, (unsigned long long)(u * g->lanes), 0);
@@ -480,6 +608,7 @@ static void vector_loop(cg *g, const dlc_lstmt *s) {
     LLVMPositionBuilderAtEnd(g->b, after);
   }
   g->lane = NULL;
+  reductions_end(g, s);
   /* the remainder, one element at a time */
   if (done < s->extent)
     emit_loop(g, s->var, LLVMConstInt(g->i64, (unsigned long long)done, 0),
@@ -725,6 +854,121 @@ static LLVMValueRef cstring(cg *g, const char *s, const char *name) {
   return const_global(g, name, LLVMConstStringInContext2(g->c, s, strlen(s), 0), 1);
 }
 
+/* ---- identical kernels share one function ----
+ * Kernels that differ only in which buffers they get (the same convolution
+ * on other weights, a repeated block) are one function called with other
+ * arguments: a model's repeated layers are compiled once. The signature
+ * writes a kernel's loops with buffers as parameter positions and variables
+ * numbered in order of appearance. */
+
+typedef struct sig {
+  char *buf;
+  size_t len, cap;
+  int *varnum; /* by variable id: 1 + order of appearance, 0 unseen */
+  int nvars;
+  const dlc_kernel *k;
+} sig;
+
+static void sig_put(sig *s, const void *p, size_t n) {
+  if (s->len + n > s->cap) {
+    s->cap = (s->len + n) * 2 + 64;
+    s->buf = realloc(s->buf, s->cap);
+    DLC_ASSERT(s->buf);
+  }
+  memcpy(s->buf + s->len, p, n);
+  s->len += n;
+}
+
+static void sig_int(sig *s, int64_t v) { sig_put(s, &v, sizeof v); }
+
+static void sig_var(sig *s, const dlc_lvar *v) {
+  if (!s->varnum[v->id])
+    s->varnum[v->id] = ++s->nvars;
+  sig_int(s, s->varnum[v->id]);
+  sig_int(s, v->dtype);
+}
+
+static void sig_buf(sig *s, const dlc_lbuf *b) {
+  for (int i = 0; i < s->k->nparams; i++)
+    if (s->k->params[i] == b) {
+      sig_int(s, i);
+      sig_int(s, b->type.dtype);
+      if (b->kind == DLC_BUF_LOCAL)
+        sig_int(s, dlc_type_numel(&b->type));
+      return;
+    }
+  dlc_unreachable();
+}
+
+static void sig_expr(sig *s, const dlc_lexpr *e) {
+  sig_int(s, e->kind);
+  sig_int(s, e->dtype);
+  switch (e->kind) {
+  case DLC_LX_ICONST: sig_int(s, e->i); return;
+  case DLC_LX_FCONST: sig_put(s, &e->f, sizeof e->f); return;
+  case DLC_LX_VAR: sig_var(s, e->var); return;
+  case DLC_LX_LOAD: sig_buf(s, e->buf); break;
+  default: break;
+  }
+  for (int i = 0; i < dlc_lx_arity[e->kind]; i++)
+    sig_expr(s, e->a[i]);
+}
+
+static void sig_block(sig *s, const dlc_lstmt *st) {
+  for (; st; st = st->next) {
+    sig_int(s, st->kind);
+    switch (st->kind) {
+    case DLC_LS_LOOP:
+      sig_var(s, st->var);
+      sig_int(s, st->extent);
+      sig_int(s, st->loop_kind);
+      sig_int(s, st->unroll);
+      sig_block(s, st->body);
+      sig_int(s, -1);
+      break;
+    case DLC_LS_STORE:
+      sig_buf(s, st->buf);
+      sig_expr(s, st->index);
+      sig_expr(s, st->value);
+      break;
+    case DLC_LS_ASSIGN:
+      sig_var(s, st->var);
+      sig_expr(s, st->value);
+      break;
+    }
+  }
+}
+
+static void kernel_sig(cg *g, const dlc_kernel *k, sig *s) {
+  *s = (sig){.k = k, .varnum = dlc_xcalloc((size_t)g->m->next_var + 1, sizeof(int))};
+  for (int i = 0; i < k->nparams; i++) {
+    sig_int(s, k->params[i]->kind == DLC_BUF_LOCAL);
+    sig_int(s, k->params[i]->type.dtype);
+  }
+  sig_block(s, k->body);
+  free(s->varnum);
+}
+
+/* The function for kernel i: an earlier identical kernel's, or a new one. */
+static LLVMValueRef kernel_once(cg *g, dlc_kernel *const *ks, const LLVMValueRef *fns, int i) {
+  sig a;
+  kernel_sig(g, ks[i], &a);
+  for (int j = 0; j < i; j++) {
+    if (ks[j]->nparams != ks[i]->nparams)
+      continue;
+    sig b;
+    kernel_sig(g, ks[j], &b);
+    bool same = a.len == b.len && memcmp(a.buf, b.buf, a.len) == 0;
+    free(b.buf);
+    if (same) {
+      free(a.buf);
+      return fns[j];
+    }
+  }
+  free(a.buf);
+  return kernel(g, ks[i]);
+}
+
 /* exec->profiler when exec is there and long enough to have one, else NULL */
 static LLVMValueRef profiler_of(cg *g, LLVMValueRef exec) {
   LLVMBasicBlockRef from = LLVMGetInsertBlock(g->b);
@@ -873,6 +1117,8 @@ LLVMModuleRef dlc_llvm_codegen(LLVMContextRef ctx, const dlc_lmodule *m,
   g.constg = dlc_xcalloc((size_t)m->nbufs + 1, sizeof *g.constg);
   g.varslot = dlc_xcalloc((size_t)m->next_var + 1, sizeof *g.varslot);
   g.varval = dlc_xcalloc((size_t)m->next_var + 1, sizeof *g.varval);
+  g.vpriv = dlc_xcalloc((size_t)m->next_var + 1, sizeof *g.vpriv);
+  g.vacc = dlc_xcalloc((size_t)m->next_var + 1, sizeof *g.vacc);
   bool *used = dlc_xcalloc((size_t)m->nbufs + 1, sizeof *used);
   for (int i = 0; i < m->nkernels; i++)
     for (int p = 0; p < m->kernels[i]->nparams; p++)
@@ -890,7 +1136,7 @@ LLVMModuleRef dlc_llvm_codegen(LLVMContextRef ctx, const dlc_lmodule *m,
   }
   LLVMValueRef *kfns = dlc_xcalloc((size_t)m->nkernels + 1, sizeof *kfns);
   for (int i = 0; i < m->nkernels; i++)
-    kfns[i] = kernel(&g, m->kernels[i]);
+    kfns[i] = kernel_once(&g, m->kernels, kfns, i);
 
   LLVMTypeRef run_params[4] = {g.ptr, g.ptr, g.ptr, g.ptr};
   LLVMValueRef runfn = LLVMAddFunction(g.mod, "dlcc.run", LLVMFunctionType(g.i32, run_params, 4, 0));
@@ -940,6 +1186,8 @@ LLVMModuleRef dlc_llvm_codegen(LLVMContextRef ctx, const dlc_lmodule *m,
   free(g.constg);
   free(g.varslot);
   free(g.varval);
+  free(g.vpriv);
+  free(g.vacc);
   free(used);
   return g.mod;
 }
