@@ -106,6 +106,9 @@ typedef struct dlc_lmodule {
   dlc_kernel **kernels; /* in call order */
   int nkernels, capkernels;
   int64_t workspace_size; /* bytes */
+  /* the most bytes of temporaries alive at one time (each rounded up to
+   * the 64-byte alignment): no placement needs less than this */
+  int64_t workspace_bound;
   int next_var;
 } dlc_lmodule;
 

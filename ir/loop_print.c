@@ -110,7 +110,10 @@ void dlc_lmodule_print(const dlc_lmodule *m, FILE *out) {
       fprintf(out, " @%" PRId64, b->offset);
     fputc('\n', out);
   }
-  fprintf(out, "  workspace %" PRId64 " bytes\n", m->workspace_size);
+  fprintf(out, "  workspace %" PRId64 " bytes", m->workspace_size);
+  if (m->workspace_bound > 0) /* known when lowering planned it */
+    fprintf(out, " (live at once: at most %" PRId64 ")", m->workspace_bound);
+  fputc('\n', out);
   for (int i = 0; i < m->nkernels; i++) {
     const dlc_kernel *k = m->kernels[i];
     fprintf(out, "\n  kernel %s(", k->name);

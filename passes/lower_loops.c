@@ -4,6 +4,7 @@
  * innermost contiguous loops vectorized), which later loop passes refine.
  * Temporaries share the workspace: each is placed first-fit in a gap left
  * by values whose last use has passed. */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,46 +14,131 @@
 
 #define ALIGN 64
 
-/* ---- workspace planning ---- */
+/* ---- workspace planning ----
+ * Lowering records when each temporary is created and when its last reader
+ * has run (steps count the kernels); then the temporaries are placed,
+ * largest first, each at the lowest offset where it overlaps in time with
+ * nothing already placed there (greedy by size). The lower bound on any
+ * placement is the largest total of temporaries alive at one step; the
+ * module keeps both numbers. */
 
-typedef struct block {
-  int64_t off, size;
-} block;
+typedef struct interval {
+  dlc_lbuf *buf;
+  int64_t size; /* aligned */
+  int first, last; /* steps, inclusive; last = INT_MAX while alive */
+} interval;
 
 typedef struct plan {
-  block *live; /* allocated blocks, sorted by offset */
+  interval *iv;
   int n, cap;
-  int64_t peak;
+  int step;
 } plan;
 
 static int64_t align_up(int64_t v) { return (v + ALIGN - 1) & ~(int64_t)(ALIGN - 1); }
 
-static int64_t plan_alloc(plan *p, int64_t size) {
-  size = align_up(size ? size : 1);
-  int64_t off = 0;
-  int at = 0;
-  for (; at < p->n; at++) {
-    if (p->live[at].off - off >= size)
-      break;
-    off = p->live[at].off + p->live[at].size;
-  }
-  dlc_grow((void **)&p->live, &p->cap, p->n + 1, sizeof *p->live);
-  memmove(p->live + at + 1, p->live + at, sizeof *p->live * (size_t)(p->n - at));
-  p->live[at] = (block){off, size};
-  p->n++;
-  if (off + size > p->peak)
-    p->peak = off + size;
-  return off;
+static void plan_alloc(plan *p, dlc_lbuf *b) {
+  int64_t size = (int64_t)dlc_type_bytes(&b->type);
+  interval iv = {.buf = b, .size = align_up(size ? size : 1), .first = p->step, .last = INT_MAX};
+  DLC_PUSH(p->iv, p->n, p->cap, iv);
 }
 
-static void plan_free(plan *p, int64_t off) {
-  for (int i = 0; i < p->n; i++)
-    if (p->live[i].off == off) {
-      memmove(p->live + i, p->live + i + 1, sizeof *p->live * (size_t)(p->n - i - 1));
-      p->n--;
+static void plan_free(plan *p, const dlc_lbuf *b) {
+  for (int i = p->n - 1; i >= 0; i--)
+    if (p->iv[i].buf == b) {
+      DLC_ASSERT(p->iv[i].last == INT_MAX);
+      p->iv[i].last = p->step;
       return;
     }
   dlc_unreachable();
+}
+
+/* Placement orders to try: largest first; longest-lived bytes first;
+ * earliest first. Ties go by creation order, so results are stable. */
+static int order_key;
+
+static int64_t key(const interval *x) {
+  int64_t life = (int64_t)(x->last == INT_MAX ? 1 << 20 : x->last) - x->first + 1;
+  switch (order_key) {
+  case 0: return x->size;
+  case 1: return x->size * life;
+  default: return -(int64_t)x->first;
+  }
+}
+
+static int by_key(const void *a, const void *b) {
+  const interval *x = *(interval *const *)a, *y = *(interval *const *)b;
+  int64_t kx = key(x), ky = key(y);
+  if (kx != ky)
+    return kx > ky ? -1 : 1;
+  return x < y ? -1 : x > y;
+}
+
+static int by_offset(const void *a, const void *b) {
+  const interval *x = *(interval *const *)a, *y = *(interval *const *)b;
+  return x->buf->offset < y->buf->offset ? -1 : x->buf->offset > y->buf->offset;
+}
+
+/* Places the temporaries in the given order; returns the size needed. */
+static int64_t place(plan *p, interval **order, interval **placed, interval **clash) {
+  int np = 0;
+  int64_t peak = 0;
+  for (int i = 0; i < p->n; i++) {
+    interval *x = order[i];
+    /* placed ones overlapping x in time, by offset: take the first gap */
+    int nc = 0;
+    for (int j = 0; j < np; j++)
+      if (placed[j]->first <= x->last && x->first <= placed[j]->last)
+        clash[nc++] = placed[j];
+    qsort(clash, (size_t)nc, sizeof *clash, by_offset);
+    int64_t off = 0;
+    for (int j = 0; j < nc; j++) {
+      if (clash[j]->buf->offset - off >= x->size)
+        break;
+      int64_t end = clash[j]->buf->offset + clash[j]->size;
+      off = end > off ? end : off;
+    }
+    x->buf->offset = off;
+    placed[np++] = x;
+    if (off + x->size > peak)
+      peak = off + x->size;
+  }
+  return peak;
+}
+
+/* Places every temporary by the best of the orders; sets the module's
+ * workspace size and bound. */
+static void plan_finish(plan *p, dlc_lmodule *m) {
+  interval **order = dlc_xcalloc((size_t)p->n + 1, sizeof *order);
+  interval **placed = dlc_xcalloc((size_t)p->n + 1, sizeof *placed);
+  interval **clash = dlc_xcalloc((size_t)p->n + 1, sizeof *clash);
+  int64_t peak = -1;
+  int best = 0;
+  for (int pass = 0; pass < 4; pass++) {
+    /* the last pass redoes the best order, leaving its offsets in place */
+    order_key = pass < 3 ? pass : best;
+    for (int i = 0; i < p->n; i++)
+      order[i] = &p->iv[i];
+    qsort(order, (size_t)p->n, sizeof *order, by_key);
+    int64_t need = place(p, order, placed, clash);
+    if (pass < 3 && (peak < 0 || need < peak)) {
+      peak = need;
+      best = pass;
+    }
+  }
+  /* the bound: the most bytes alive at one step */
+  int64_t bound = 0;
+  for (int t = 0; t <= p->step; t++) {
+    int64_t live = 0;
+    for (int i = 0; i < p->n; i++)
+      if (p->iv[i].first <= t && t <= p->iv[i].last)
+        live += p->iv[i].size;
+    bound = live > bound ? live : bound;
+  }
+  m->workspace_size = peak;
+  m->workspace_bound = bound;
+  free(order);
+  free(placed);
+  free(clash);
 }
 
 /* ---- index helpers ---- */
@@ -525,10 +611,10 @@ static void release(lower *L, plan *p, const dlc_node *n, int i, const int *last
     for (int b = 0; b < a; b++)
       seen |= n->in[b] == o;
     if (!seen && last[o->id] == i && !same_chain(o, n) && L->buf[o->id]->kind == DLC_BUF_TEMP)
-      plan_free(p, L->buf[o->id]->offset);
+      plan_free(p, L->buf[o->id]);
   }
   if (last[n->id] < 0 && L->buf[n->id]->kind == DLC_BUF_TEMP)
-    plan_free(p, L->buf[n->id]->offset);
+    plan_free(p, L->buf[n->id]);
 }
 
 static const char *buf_name(lower *L, const dlc_node *n) {
@@ -573,6 +659,7 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
   for (int i = 0; i < g->nnodes; i++) {
     const dlc_node *n = g->nodes[i];
     const dlc_opinfo *info = &dlc_ops[n->op];
+    p.step = i;
     if (n->op == DLC_OP_WEIGHT || n->op == DLC_OP_CONST) {
       dlc_lbuf *b = dlc_lmodule_add_buf(
           m, DLC_BUF_CONST,
@@ -598,7 +685,7 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
       ob = m->outputs[out_of[fin->id]];
     } else {
       ob = dlc_lmodule_add_buf(m, DLC_BUF_TEMP, buf_name(&L, fin), &fin->type);
-      ob->offset = plan_alloc(&p, (int64_t)dlc_type_bytes(&fin->type));
+      plan_alloc(&p, ob);
     }
     L.buf[n->id] = ob;
     for (int c = 0; c < L.nchain; c++)
@@ -609,14 +696,14 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
     if (st.rank) {
       L.scratch = dlc_lmodule_add_buf(m, DLC_BUF_TEMP,
                                       dlc_arena_printf(m->arena, "t%d.pad", n->id), &st);
-      L.scratch->offset = plan_alloc(&p, (int64_t)dlc_type_bytes(&st));
+      plan_alloc(&p, L.scratch);
     }
     dlc_type ct = dlc_lower_conv_col(n);
     L.scratch2 = NULL;
     if (ct.rank) {
       L.scratch2 = dlc_lmodule_add_buf(m, DLC_BUF_TEMP,
                                        dlc_arena_printf(m->arena, "t%d.col", n->id), &ct);
-      L.scratch2->offset = plan_alloc(&p, (int64_t)dlc_type_bytes(&ct));
+      plan_alloc(&p, L.scratch2);
     }
     dlc_kernel *k = kernel_for(&L, n, seq++);
     switch (info->kind) {
@@ -639,9 +726,9 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
     case DLC_KIND_SOURCE: dlc_unreachable();
     }
     if (L.scratch)
-      plan_free(&p, L.scratch->offset);
+      plan_free(&p, L.scratch);
     if (L.scratch2)
-      plan_free(&p, L.scratch2->offset);
+      plan_free(&p, L.scratch2);
     release(&L, &p, n, i, last);
   }
   free(L.chain);
@@ -656,8 +743,8 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
     dlc_kernel_use(k, L.buf[n->id]);
     lower_copy(&L, m->outputs[i], L.buf[n->id], k);
   }
-  m->workspace_size = p.peak;
-  free(p.live);
+  plan_finish(&p, m);
+  free(p.iv);
   free(L.buf);
   free(last);
   free(out_of);

@@ -217,7 +217,7 @@ START_TEST(golden_small_net) {
       "  temp t4 : f32[2,4] @64\n"
       "  temp t5 : f32[2,4] @0\n"
       "  temp t6 : f32[2,4] @64\n"
-      "  workspace 128 bytes\n"
+      "  workspace 128 bytes (live at once: at most 128)\n"
       "\n"
       "  kernel k0_matmul(t3, x, acc, w.packed) {\n"
       "    for %i0 in 0..2 unrolled(2) {\n"
@@ -340,6 +340,7 @@ START_TEST(workspace_chain_uses_two_slots) {
   /* seven temps (the last op writes the output), two slots */
   ck_assert_int_eq(check_no_live_overlap(), 7);
   ck_assert_int_eq(m->workspace_size, 2 * N1000);
+  ck_assert_int_eq(m->workspace_bound, 2 * N1000); /* the plan meets the bound */
   int64_t offs[2] = {0, N1000};
   int t = 0;
   for (int i = 0; i < m->nbufs; i++)
@@ -373,6 +374,7 @@ START_TEST(workspace_value_used_far_apart_stays_live) {
   }
   /* a's slot plus the two the chain alternates between */
   ck_assert_int_eq(m->workspace_size, 3 * N1000);
+  ck_assert_int_eq(m->workspace_bound, 3 * N1000);
 }
 END_TEST
 
