@@ -9,6 +9,7 @@
 
 #include "abi.h"
 #include "dlcc/runtime.h"
+#include "pool.h"
 
 /* One input or output, checked at load time, with its byte size. */
 typedef struct rt_tensor {
@@ -26,6 +27,11 @@ struct dlcc_model {
   dlcc_abi_run_fn run;
   atomic_int num_threads;
   int default_threads;
+  /* Held (try-locked) by the one run that may use pool and workspace; runs
+   * that find it taken run serially on a workspace of their own. */
+  pthread_mutex_t run_lock;
+  rt_pool *pool;   /* NULL until a run wants more than one thread */
+  void *workspace; /* NULL until the first run that holds run_lock */
   /* Guards err; runs on several threads may report at once. */
   pthread_mutex_t lock;
   char *err; /* errcap bytes, always NUL-terminated */
@@ -42,5 +48,9 @@ char *dlcc__type_str(const dlcc_tensor_info *t, char *buf, size_t n);
 /* The thread count used when none is set: $DLCC_NUM_THREADS if it is a
  * positive integer, otherwise the online processors. */
 int dlcc__default_threads(void);
+
+/* Frees what runs cached on m: the pool (joining its workers) and the
+ * workspace. No run may be in progress. */
+void dlcc__run_cleanup(dlcc_model *m);
 
 #endif

@@ -154,6 +154,12 @@ static dlcc_model *model_new(const char *path) {
     free(m);
     return NULL;
   }
+  if (pthread_mutex_init(&m->run_lock, NULL) != 0) {
+    pthread_mutex_destroy(&m->lock);
+    free(m->err);
+    free(m);
+    return NULL;
+  }
   m->load_status = DLCC_ERR_INVALID_ARGUMENT;
   m->name = m->producer = "";
   m->default_threads = dlcc__default_threads();
@@ -378,7 +384,9 @@ DLCC_API dlcc_status dlcc_model_load(const char *path, dlcc_model **out) {
 DLCC_API void dlcc_model_free(dlcc_model *m) {
   if (!m)
     return;
+  dlcc__run_cleanup(m);
   unload(m);
+  pthread_mutex_destroy(&m->run_lock);
   pthread_mutex_destroy(&m->lock);
   free(m->err);
   free(m);

@@ -1,13 +1,14 @@
 /* dlcc-run: loads a compiled model.so through the public runtime API, feeds
  * it .npy or ONNX TensorProto (.pb) files by input name, runs it (optionally
- * many times, timed), and writes or prints the outputs. Every error is one
- * line on stderr. */
+ * many times, timed as a whole or per kernel), and writes or prints the
+ * outputs. Every error is one line on stderr. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "dlcc/runtime.h"
@@ -16,9 +17,14 @@
 
 enum { EXIT_ERROR = 1, EXIT_USAGE = 2 };
 
+/* --profile keeps every kernel's time of every run to take medians. */
+#define MAX_PROFILE_RUNS 1000000L
+/* Kernel indices past this are not the compiler's; they are ignored. */
+#define MAX_KERNELS (1 << 20)
+
 static const char usage_text[] =
     "usage: dlcc-run MODEL.so [--input NAME=FILE]... [--output NAME=FILE]...\n"
-    "                [--bench N] [--threads N] [--help]\n"
+    "                [--bench N] [--profile N] [--threads N] [--help]\n"
     "\n"
     "Runs a model compiled by dlcc on inputs read from .npy files or ONNX\n"
     "TensorProto (.pb) files.\n"
@@ -34,9 +40,18 @@ static const char usage_text[] =
     "  --bench N               after one warm-up run, run N times and "
     "print\n"
     "                          the median and minimum latency in ms\n"
+    "  --profile N             after one warm-up run, run N times and "
+    "print\n"
+    "                          a table of the model's kernels: each one's\n"
+    "                          median time in ms and share of the total,\n"
+    "                          slowest first (with --bench: after it)\n"
     "  --threads N             threads the model may use (0: the default,\n"
     "                          $DLCC_NUM_THREADS or the processor count)\n"
     "  -h, --help              show this help\n"
+    "\n"
+    "--bench and --profile also print 'memory:' lines: the model's\n"
+    "workspace (its activations), the input and output bytes, and the\n"
+    "process's peak resident memory.\n"
     "\n"
     "A FILE ending in .pb is an ONNX TensorProto (written with raw_data);\n"
     "any other FILE is a .npy file. Options also take the form\n"
@@ -58,6 +73,7 @@ typedef struct options {
   binding *inputs, *outputs;
   int num_inputs, num_outputs;
   long bench; /* 0: no benchmark */
+  long profile; /* 0: no profile */
   int threads; /* -1: not given */
 } options;
 
@@ -123,9 +139,9 @@ static int parse_args(int argc, char **argv, options *o) {
       return -1;
     }
     static const char *const opts[] = {"--input", "--output", "--bench",
-                                       "--threads"};
+                                       "--threads", "--profile"};
     const char *opt = NULL, *v = NULL;
-    for (int k = 0; k < 4 && !opt; k++) {
+    for (int k = 0; k < 5 && !opt; k++) {
       size_t n = strlen(opts[k]);
       if (!strncmp(a, opts[k], n) && (a[n] == 0 || a[n] == '=')) {
         opt = opts[k];
@@ -147,6 +163,8 @@ static int parse_args(int argc, char **argv, options *o) {
       rc = parse_binding(opt, v, &o->outputs[o->num_outputs++]);
     else if (opt == opts[2])
       rc = parse_long(opt, v, 1, 1000000000L, &o->bench);
+    else if (opt == opts[4])
+      rc = parse_long(opt, v, 1, MAX_PROFILE_RUNS, &o->profile);
     else if ((rc = parse_long(opt, v, 0, 4096, &n)) == 0)
       o->threads = (int)n;
     if (rc)
@@ -361,6 +379,184 @@ static int read_inputs(dlcc_model *m, const options *o, buffers *b) {
   return 0;
 }
 
+/* The median of n sorted values. */
+static double median(const double *v, long n) {
+  long h = n / 2;
+  return n % 2 ? v[h] : (v[h - 1] + v[h]) / 2;
+}
+
+/* --bench: runs n times; prints the median and minimum latency. */
+static int bench(dlcc_model *m, long n, const buffers *b) {
+  double *ms = malloc((size_t)n * sizeof *ms);
+  if (!ms)
+    return error(EXIT_ERROR, "out of memory");
+  for (long i = 0; i < n; i++) {
+    double t0 = now_ms();
+    if (dlcc_model_run(m, b->inp, b->out) != DLCC_OK) {
+      free(ms);
+      return error(EXIT_ERROR, "%s", dlcc_model_error(m));
+    }
+    ms[i] = now_ms() - t0;
+  }
+  qsort(ms, (size_t)n, sizeof *ms, cmp_double);
+  /* Scripts parse this line (bench/run.sh): keep it as it is. */
+  printf("bench: %ld runs, median %.4f ms, min %.4f ms\n", n, median(ms, n),
+         ms[0]);
+  free(ms);
+  return 0;
+}
+
+/* One kernel's times over the profiled runs. */
+typedef struct kernel_times {
+  const char *name; /* the model's */
+  int index;
+  double *ms;       /* one per run, 0 where a run did not report it */
+  double median;
+} kernel_times;
+
+typedef struct profile_data {
+  long runs, run;     /* run: the one in progress */
+  kernel_times *k;    /* by kernel index; ms NULL if never reported */
+  int n;              /* entries in k */
+  int out_of_memory;
+} profile_data;
+
+/* Makes room for kernel index i; returns 0 if out of memory. */
+static int grow_kernels(profile_data *p, int i) {
+  if (i < p->n)
+    return 1;
+  int n = i + 1 > 2 * p->n ? i + 1 : 2 * p->n;
+  kernel_times *k = realloc(p->k, (size_t)n * sizeof *k);
+  if (!k)
+    return 0;
+  memset(k + p->n, 0, (size_t)(n - p->n) * sizeof *k);
+  p->k = k;
+  p->n = n;
+  return 1;
+}
+
+/* The profile callback: adds one kernel's time to the run in progress. */
+static void on_kernel(void *user, int kernel, const char *name,
+                      double seconds) {
+  profile_data *p = user;
+  if (kernel < 0 || kernel >= MAX_KERNELS || p->out_of_memory)
+    return;
+  if (!grow_kernels(p, kernel)) {
+    p->out_of_memory = 1;
+    return;
+  }
+  kernel_times *k = &p->k[kernel];
+  if (!k->ms && !(k->ms = calloc((size_t)p->runs, sizeof *k->ms))) {
+    p->out_of_memory = 1;
+    return;
+  }
+  k->name = name;
+  k->index = kernel;
+  k->ms[p->run] += seconds * 1e3;
+}
+
+/* Slowest first; equal times by index, so the order is deterministic. */
+static int cmp_kernels(const void *a, const void *b) {
+  const kernel_times *x = a, *y = b;
+  if (x->median != y->median)
+    return x->median < y->median ? 1 : -1;
+  return (x->index > y->index) - (x->index < y->index);
+}
+
+/* The table: one row per reported kernel, then the total of the medians. */
+static void print_profile(profile_data *p) {
+  int rows = 0, width = (int)strlen("kernel");
+  for (int i = 0; i < p->n; i++) {
+    kernel_times *k = &p->k[i];
+    if (!k->ms)
+      continue;
+    qsort(k->ms, (size_t)p->runs, sizeof *k->ms, cmp_double);
+    k->median = median(k->ms, p->runs);
+    int w = (int)strlen(k->name);
+    width = w > width ? w : width;
+    /* Compact by swapping (rows <= i), so each ms array stays owned once. */
+    kernel_times t = p->k[rows];
+    p->k[rows++] = *k;
+    *k = t;
+  }
+  if (rows == 0) {
+    printf("profile: %ld runs; the model reports no kernels (it was "
+           "compiled without kernel reporting)\n",
+           p->runs);
+    return;
+  }
+  qsort(p->k, (size_t)rows, sizeof *p->k, cmp_kernels);
+  double total = 0;
+  for (int i = 0; i < rows; i++)
+    total += p->k[i].median;
+  printf("profile: %ld runs, %d kernels, median time of each\n", p->runs,
+         rows);
+  printf("%5s  %-*s %10s %6s\n", "#", width, "kernel", "ms", "%");
+  for (int i = 0; i < rows; i++)
+    printf("%5d  %-*s %10.4f %6.1f\n", p->k[i].index, width, p->k[i].name,
+           p->k[i].median,
+           total > 0 ? 100 * p->k[i].median / total : 0.0);
+  printf("%5s  %-*s %10.4f %6.1f\n", "", width, "total", total, 100.0);
+}
+
+static void free_profile(profile_data *p) {
+  for (int i = 0; i < p->n; i++)
+    free(p->k[i].ms);
+  free(p->k);
+}
+
+/* --profile: runs n times with the runtime's profiler and prints the
+ * kernels' median times. */
+static int profile(dlcc_model *m, long n, const buffers *b) {
+  profile_data p = {.runs = n};
+  int rc = 0;
+  for (p.run = 0; p.run < n && !rc; p.run++)
+    if (dlcc_model_run_profiled(m, b->inp, b->out, on_kernel, &p) != DLCC_OK)
+      rc = error(EXIT_ERROR, "%s", dlcc_model_error(m));
+  if (!rc && p.out_of_memory)
+    rc = error(EXIT_ERROR, "out of memory for the profile");
+  if (!rc)
+    print_profile(&p);
+  free_profile(&p);
+  return rc;
+}
+
+/* "N bytes", with the size in KiB, MiB or GiB from 1 KiB on. */
+static void print_bytes(uint64_t n) {
+  static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
+  printf("%llu bytes", (unsigned long long)n);
+  if (n < 1024)
+    return;
+  double v = (double)n / 1024;
+  int u = 0;
+  while (v >= 1024 && u < 3) {
+    v /= 1024;
+    u++;
+  }
+  printf(" (%.*f %s)", v < 10 ? 2 : v < 100 ? 1 : 0, v, units[u]);
+}
+
+/* The memory lines after --bench and --profile. */
+static void print_memory(dlcc_model *m, const buffers *b) {
+  uint64_t in = 0, out = 0;
+  for (int i = 0; i < b->ni; i++)
+    in += b->in_bytes[i];
+  for (int i = 0; i < b->no; i++)
+    out += b->out_bytes[i];
+  fputs("memory: workspace (activations) ", stdout);
+  print_bytes(dlcc_model_workspace_size(m));
+  fputs("\nmemory: inputs ", stdout);
+  print_bytes(in);
+  fputs(", outputs ", stdout);
+  print_bytes(out);
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) == 0) {
+    fputs("\nmemory: peak RSS ", stdout);
+    print_bytes((uint64_t)ru.ru_maxrss * 1024); /* Linux counts KiB */
+  }
+  putchar('\n');
+}
+
 static int run_model(dlcc_model *m, const options *o, buffers *b) {
   int rc = read_inputs(m, o, b);
   if (rc)
@@ -377,25 +573,12 @@ static int run_model(dlcc_model *m, const options *o, buffers *b) {
       DLCC_OK)
     return error(EXIT_ERROR, "%s", dlcc_model_error(m));
 
-  if (o->bench > 0) {
-    double *ms = malloc((size_t)o->bench * sizeof *ms);
-    if (!ms)
-      return error(EXIT_ERROR, "out of memory");
-    for (long i = 0; i < o->bench; i++) {
-      double t0 = now_ms();
-      if (dlcc_model_run(m, b->inp, b->out) != DLCC_OK) {
-        free(ms);
-        return error(EXIT_ERROR, "%s", dlcc_model_error(m));
-      }
-      ms[i] = now_ms() - t0;
-    }
-    qsort(ms, (size_t)o->bench, sizeof *ms, cmp_double);
-    long h = o->bench / 2;
-    double median = o->bench % 2 ? ms[h] : (ms[h - 1] + ms[h]) / 2;
-    printf("bench: %ld runs, median %.4f ms, min %.4f ms\n", o->bench,
-           median, ms[0]);
-    free(ms);
-  }
+  if (o->bench > 0 && (rc = bench(m, o->bench, b)) != 0)
+    return rc;
+  if (o->profile > 0 && (rc = profile(m, o->profile, b)) != 0)
+    return rc;
+  if (o->bench > 0 || o->profile > 0)
+    print_memory(m, b);
 
   for (int i = 0; i < b->no; i++) {
     dlcc_tensor_info t;

@@ -17,8 +17,11 @@
  *     fprintf(stderr, "%s\n", dlcc_model_error(m));
  *   dlcc_model_free(m);
  *
- * Threads: a loaded model may be run from several threads at once; each run
- * gets its own scratch memory. Loading and freeing are not concurrent with
+ * Threads: a loaded model may be run from several threads at once. Each
+ * model owns a pool of worker threads (see dlcc_model_set_num_threads) and
+ * one cached scratch buffer; one run at a time uses them, and a run that
+ * starts while another holds them runs on its caller's thread alone, with
+ * scratch memory of its own. Loading and freeing are not concurrent with
  * other calls on the same handle. */
 #ifndef DLCC_RUNTIME_H
 #define DLCC_RUNTIME_H
@@ -166,16 +169,20 @@ DLCC_API dlcc_status dlcc_model_output_info(dlcc_model *m, int i,
 DLCC_API int dlcc_model_find_input(const dlcc_model *m, const char *name);
 DLCC_API int dlcc_model_find_output(const dlcc_model *m, const char *name);
 
-/* Bytes of scratch memory each run allocates (and frees) for itself. */
+/* Bytes of scratch memory (the activations) a run needs. The model keeps
+ * one such buffer from its first run until dlcc_model_free; a run that
+ * overlaps another allocates (and frees) one more for itself. */
 DLCC_API uint64_t dlcc_model_workspace_size(const dlcc_model *m);
 
 /* ---- Running ------------------------------------------------------------ */
 
-/* Sets how many threads the model may use; n = 0 restores the default
- * (see dlcc_model_load). Applies to runs started afterwards. Returns
- * DLCC_ERR_INVALID_ARGUMENT for n < 0 or n > 4096.
- * (Today models run on the calling thread; the value is passed on to the
- * model and a thread pool will use it.) */
+/* Sets how many threads a run may use, the calling thread included; n = 0
+ * restores the default ($DLCC_NUM_THREADS, else the online processors; see
+ * dlcc_model_load). Applies to runs started afterwards. With n > 1 the
+ * model starts n - 1 worker threads on the first run whose parallel loops
+ * can use them, keeps them (idle workers sleep) until the count changes or
+ * dlcc_model_free joins them (in a child of fork() the first run starts
+ * new ones). Returns DLCC_ERR_INVALID_ARGUMENT for n < 0 or n > 4096. */
 DLCC_API dlcc_status dlcc_model_set_num_threads(dlcc_model *m, int n);
 
 /* The current thread count (>= 1); 0 if m is NULL. */
@@ -201,6 +208,27 @@ DLCC_API dlcc_status dlcc_model_run_checked(dlcc_model *m,
                                             const size_t input_bytes[],
                                             void *const outputs[],
                                             const size_t output_bytes[]);
+
+/* ---- Profiling ---------------------------------------------------------- */
+
+/* Receives one kernel of a profiled run: its index in the model (kernels
+ * are reported in the order they run, from 0), its name as the compiler
+ * gave it, e.g. "k3_conv2d+relu" (owned by the model, valid until
+ * dlcc_model_free), and its wall-clock time in seconds (CLOCK_MONOTONIC,
+ * from the end of the previous kernel, or the start of the run, to the end
+ * of this one). Called on the thread that called dlcc_model_run_profiled,
+ * between kernels; the callback's own time is charged to no kernel. It must
+ * not free the model. */
+typedef void (*dlcc_profile_fn)(void *user, int kernel, const char *name,
+                                double seconds);
+
+/* Like dlcc_model_run, and calls fn(user, ...) once after each kernel. A
+ * model compiled before kernels were reported runs normally and never calls
+ * fn. fn NULL makes a plain run. Returns what dlcc_model_run returns. */
+DLCC_API dlcc_status dlcc_model_run_profiled(dlcc_model *m,
+                                             const void *const inputs[],
+                                             void *const outputs[],
+                                             dlcc_profile_fn fn, void *user);
 
 #ifdef __cplusplus
 }
