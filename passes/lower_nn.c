@@ -344,8 +344,15 @@ void dlc_lower_conv(lower *L, const dlc_node *n, dlc_kernel *k) {
 #undef Y_AT
   dlc_lstmt *body = dlc_ls_loop(m, voh, OH, DLC_LOOP_SERIAL, init);
   body = dlc_ls_loop(m, vmi, Mg, DLC_LOOP_SERIAL, body);
-  body = dlc_ls_loop(m, vg, G, DLC_LOOP_SERIAL, body);
-  body = dlc_ls_loop(m, vn, N, DLC_LOOP_PARALLEL, body);
+  /* threads take groups (a depthwise convolution has one per channel),
+   * else images */
+  if (G >= 2) {
+    body = dlc_ls_loop(m, vn, N, DLC_LOOP_SERIAL, body);
+    body = dlc_ls_loop(m, vg, G, DLC_LOOP_PARALLEL, body);
+  } else {
+    body = dlc_ls_loop(m, vg, G, DLC_LOOP_SERIAL, body);
+    body = dlc_ls_loop(m, vn, N, DLC_LOOP_PARALLEL, body);
+  }
   dlc_ls_append(&prologue, body);
   k->body = prologue;
 }
