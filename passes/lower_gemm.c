@@ -249,17 +249,97 @@ static dlc_lstmt *level(dlc_gemm *G, tile *t, int lv, dlc_loop_kind kind) {
   }
 }
 
+/* The number of floats dlc_gemm_pack_b's layout takes for K x N. */
+int64_t dlc_gemm_packed_b_numel(int64_t K, int64_t N) { return (N + NR - 1) / NR * NR * K; }
+
+/* Loops copying B (as G reads it) into panels in `into`, the layout of
+ * dlc_gemm_pack_b: whole panels, then the last one padded with zeros. The
+ * panels keep a tile's columns together, so the tile loops walk B in one
+ * stream instead of one row per page. */
+static dlc_lstmt *pack_b_loops(dlc_gemm *G, dlc_lbuf *into) {
+  dlc_lmodule *m = G->L->m;
+  int64_t full = G->N / NR, rem = G->N % NR;
+  dlc_lstmt *s = NULL;
+  for (int part = 0; part < 2; part++) {
+    int64_t cnt = part ? (rem ? 1 : 0) : full, w = part ? rem : NR;
+    if (!cnt)
+      continue;
+    dlc_lvar *jt = ivar(G), *kk = ivar(G), *c = ivar(G), *z = ivar(G);
+    dlc_lexpr *J = part ? INT(full) : cnt < 2 ? INT(0) : VAR(jt);
+    dlc_lexpr *dst = ADD(MUL(ADD(MUL(J, INT(G->K)), VAR(kk)), INT(NR)), VAR(c));
+    dlc_lexpr *src = ADD(G->b_off, ADD(MUL(VAR(kk), INT(G->ldb)), ADD(MUL(J, INT(NR)), VAR(c))));
+    dlc_lstmt *body = dlc_ls_loop(m, c, w, DLC_LOOP_VECTORIZED, dlc_ls_store(m, into, dst, LOAD(G->B, src)));
+    if (w < NR) {
+      dlc_lexpr *zd = ADD(MUL(ADD(MUL(J, INT(G->K)), VAR(kk)), INT(NR)), ADD(INT(w), VAR(z)));
+      dlc_ls_append(&body, dlc_ls_loop(m, z, NR - w, DLC_LOOP_VECTORIZED,
+                                        dlc_ls_store(m, into, zd, CONST(into->type.dtype, 0))));
+    }
+    /* rows of B outermost: B is read in order, the panels written as
+     * cnt streams */
+    if (!part && cnt >= 2)
+      body = dlc_ls_loop(m, jt, cnt, DLC_LOOP_SERIAL, body);
+    dlc_ls_append(&s, dlc_ls_loop(m, kk, G->K, DLC_LOOP_PARALLEL, body));
+  }
+  return s;
+}
+
+int64_t dlc_gemm_packed_a_numel(int64_t M, int64_t K) { return (M + MR - 1) / MR * MR * K; }
+
+/* Loops copying A into row panels in `into` (dlc_gemm_pack_a's layout):
+ * each step of k then broadcasts MR neighbouring values, and rows a page
+ * apart no longer fight over the same L1 sets. */
+static dlc_lstmt *pack_a_loops(dlc_gemm *G, dlc_lbuf *into) {
+  dlc_lmodule *m = G->L->m;
+  int64_t full = G->M / MR, rem = G->M % MR;
+  dlc_lstmt *s = NULL;
+  for (int part = 0; part < 2; part++) {
+    int64_t cnt = part ? (rem ? 1 : 0) : full, h = part ? rem : MR;
+    if (!cnt)
+      continue;
+    dlc_lvar *it = ivar(G), *kk = ivar(G), *r = ivar(G), *z = ivar(G);
+    dlc_lexpr *I = part || cnt < 2 ? INT(part ? full : 0) : VAR(it);
+    dlc_lexpr *dst = ADD(MUL(ADD(MUL(I, INT(G->K)), VAR(kk)), INT(MR)), VAR(r));
+    dlc_lexpr *src = ADD(G->a_off, ADD(MUL(ADD(MUL(I, INT(MR)), VAR(r)), INT(G->lda)), VAR(kk)));
+    dlc_lstmt *body = dlc_ls_loop(m, r, h, DLC_LOOP_UNROLLED, dlc_ls_store(m, into, dst, LOAD(G->A, src)));
+    body->unroll = (int)h;
+    if (h < MR) {
+      dlc_lexpr *zd = ADD(MUL(ADD(MUL(I, INT(G->K)), VAR(kk)), INT(MR)), ADD(INT(h), VAR(z)));
+      dlc_lstmt *zl = dlc_ls_loop(m, z, MR - h, DLC_LOOP_UNROLLED,
+                                  dlc_ls_store(m, into, zd, CONST(into->type.dtype, 0)));
+      zl->unroll = (int)(MR - h);
+      dlc_ls_append(&body, zl);
+    }
+    body = dlc_ls_loop(m, kk, G->K, DLC_LOOP_SERIAL, body);
+    dlc_ls_append(&s, part || cnt < 2 ? body : dlc_ls_loop(m, it, cnt, DLC_LOOP_PARALLEL, body));
+  }
+  return s;
+}
+
 dlc_lstmt *dlc_lower_gemm(dlc_gemm *G, dlc_kernel *k, bool parallel) {
   dlc_lmodule *m = G->L->m;
+  dlc_lstmt *pack = NULL;
+  if (!G->ldb)
+    G->ldb = G->N;
+  if (!G->lda)
+    G->lda = G->K;
+  if (G->pack_a_into && !G->a_packed) {
+    dlc_kernel_use(k, G->pack_a_into);
+    pack = pack_a_loops(G, G->pack_a_into);
+    G->A = G->pack_a_into;
+    G->a_packed = true;
+  }
+  if (G->pack_into && !G->b_packed) {
+    dlc_kernel_use(k, G->pack_into);
+    dlc_ls_append(&pack, pack_b_loops(G, G->pack_into));
+    G->B = G->pack_into;
+    G->b_packed = true;
+  }
   dlc_type at = {.dtype = G->C->type.dtype, .rank = 1, .dims = {MR * NR}};
   G->acc = dlc_lmodule_add_buf(m, DLC_BUF_LOCAL, "acc", &at);
   dlc_kernel_use(k, G->acc);
   dlc_kernel_use(k, G->A);
   dlc_kernel_use(k, G->B);
-  if (!G->lda)
-    G->lda = G->K;
-  if (!G->ldb)
-    G->ldb = G->N;
   tile t = {0};
-  return level(G, &t, 0, parallel ? DLC_LOOP_PARALLEL : DLC_LOOP_SERIAL);
+  dlc_ls_append(&pack, level(G, &t, 0, parallel ? DLC_LOOP_PARALLEL : DLC_LOOP_SERIAL));
+  return pack;
 }

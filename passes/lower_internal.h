@@ -14,6 +14,8 @@ typedef struct lower {
   dlc_diag *d;
   dlc_lbuf *scratch;  /* conv2d with padding: room for the padded input */
   dlc_lbuf *scratch2; /* conv2d as a matrix product: the im2col matrix */
+  dlc_lbuf *scratch3; /* a matrix product's B, packed at run time */
+  dlc_lbuf *scratch4; /* a matrix product's A, packed at run time */
   const dlc_node **chain; /* the elementwise nodes fused into the current one */
   int nchain;
 } lower;
@@ -71,6 +73,10 @@ typedef struct dlc_gemm {
   dlc_lbuf *A, *B, *C;
   dlc_lexpr *a_off, *b_off, *c_off;
   bool a_packed, b_packed;
+  /* when set (and B is not packed): B is first copied into this buffer of
+   * dlc_gemm_packed_b_numel elements, in the panels the tiles read */
+  dlc_lbuf *pack_into;
+  dlc_lbuf *pack_a_into; /* likewise for A: dlc_gemm_packed_a_numel */
   /* the value stored at C(i, j) given the finished sum; NULL: the sum */
   dlc_lexpr *(*epilogue)(void *ctx, dlc_lexpr *acc, dlc_lexpr *i, dlc_lexpr *j);
   void *ctx;
@@ -83,6 +89,13 @@ dlc_lstmt *dlc_lower_gemm(dlc_gemm *G, dlc_kernel *k, bool parallel);
 /* Constant operands repacked at compile time into the tiles' order. */
 dlc_lbuf *dlc_gemm_pack_a(lower *L, const dlc_lbuf *A, int64_t M, int64_t K);
 dlc_lbuf *dlc_gemm_pack_b(lower *L, const dlc_lbuf *B, int64_t K, int64_t N);
+int64_t dlc_gemm_packed_b_numel(int64_t K, int64_t N);
+int64_t dlc_gemm_packed_a_numel(int64_t M, int64_t K);
+/* The buffer matmul or conv2d node n packs its B operand into while it
+ * runs ({0} when it reads B where it is). */
+dlc_type dlc_lower_pack_scratch(const dlc_node *n);
+/* The same for a matmul's A ({0} when A is read where it is). */
+dlc_type dlc_lower_pack_a_scratch(const dlc_node *n);
 
 void dlc_lower_reduce(lower *L, const dlc_node *n, dlc_kernel *k);
 void dlc_lower_norm(lower *L, const dlc_node *n, dlc_kernel *k);

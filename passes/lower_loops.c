@@ -367,6 +367,50 @@ static void lower_elementwise(lower *L, const dlc_node *n, dlc_kernel *k) {
 
 /* ---- matmul: tiles (lower_gemm.c) inside loops over the batch dims ---- */
 
+/* A matmul's A read from memory is packed at run time when it is one
+ * matrix and several column tiles pass over it. */
+dlc_type dlc_lower_pack_a_scratch(const dlc_node *n) {
+  dlc_type t = {0};
+  if (n->op != DLC_OP_MATMUL)
+    return t;
+  const dlc_type *ta = &n->in[0]->type, *tc = &n->type;
+  int64_t M = tc->dims[tc->rank - 2], N = tc->dims[tc->rank - 1], K = ta->dims[ta->rank - 1];
+  bool weight = n->in[0]->op == DLC_OP_WEIGHT || n->in[0]->op == DLC_OP_CONST;
+  if (weight || dlc_type_numel(ta) != M * K || dlc_type_numel(tc) != M * N ||
+      N < 2 * DLC_GEMM_NR || M < DLC_GEMM_MR)
+    return t;
+  t.dtype = n->type.dtype;
+  t.rank = 1;
+  t.dims[0] = dlc_gemm_packed_a_numel(M, K);
+  return t;
+}
+
+/* A B read from memory is packed at run time when it is one matrix for
+ * every batch and enough rows of A pass over it to pay for the copy. */
+dlc_type dlc_lower_pack_scratch(const dlc_node *n) {
+  dlc_type t = {0};
+  if (n->op == DLC_OP_CONV2D) {
+    if (!dlc_lower_conv_is_gemm(n) || n->type.dims[1] < 16)
+      return t;
+    const dlc_type *tw = &n->in[1]->type;
+    t.dims[0] = dlc_gemm_packed_b_numel(tw->dims[1] * tw->dims[2] * tw->dims[3],
+                                        n->type.dims[2] * n->type.dims[3]);
+  } else if (n->op == DLC_OP_MATMUL) {
+    const dlc_type *ta = &n->in[0]->type, *tb = &n->in[1]->type, *tc = &n->type;
+    int64_t M = tc->dims[tc->rank - 2], N = tc->dims[tc->rank - 1], K = ta->dims[ta->rank - 1];
+    bool weight = n->in[1]->op == DLC_OP_WEIGHT || n->in[1]->op == DLC_OP_CONST;
+    if (weight || dlc_type_numel(tb) != K * N || dlc_type_numel(tc) != M * N || M < 16)
+      return t;
+    t.dims[0] = dlc_gemm_packed_b_numel(K, N);
+  } else {
+    return t;
+  }
+  t.dtype = n->type.dtype;
+  t.rank = 1;
+  return t;
+}
+
+
 /* A fused chain after a matmul reads its operands at (batch..., i, j). */
 typedef struct mm_at {
   lower *L;
@@ -414,6 +458,8 @@ static void lower_matmul(lower *L, const dlc_node *n, dlc_kernel *k) {
     G.A = dlc_gemm_pack_a(L, G.A, M, K);
     G.a_packed = true;
   }
+  G.pack_into = L->scratch3;
+  G.pack_a_into = L->scratch4;
   /* an unpacked constant nothing else reads is not embedded */
   for (int i = 0; i < 2; i++) {
     dlc_lbuf *orig = L->buf[n->in[i]->id];
@@ -698,12 +744,24 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
                                       dlc_arena_printf(m->arena, "t%d.pad", n->id), &st);
       plan_alloc(&p, L.scratch);
     }
-    dlc_type ct = dlc_lower_conv_col(n);
-    L.scratch2 = NULL;
+    dlc_type ct = dlc_lower_conv_col(n), pt = dlc_lower_pack_scratch(n);
+    L.scratch2 = L.scratch3 = NULL;
     if (ct.rank) {
       L.scratch2 = dlc_lmodule_add_buf(m, DLC_BUF_TEMP,
                                        dlc_arena_printf(m->arena, "t%d.col", n->id), &ct);
       plan_alloc(&p, L.scratch2);
+    }
+    if (pt.rank) {
+      L.scratch3 = dlc_lmodule_add_buf(m, DLC_BUF_TEMP,
+                                       dlc_arena_printf(m->arena, "t%d.packed", n->id), &pt);
+      plan_alloc(&p, L.scratch3);
+    }
+    dlc_type at = dlc_lower_pack_a_scratch(n);
+    L.scratch4 = NULL;
+    if (at.rank) {
+      L.scratch4 = dlc_lmodule_add_buf(m, DLC_BUF_TEMP,
+                                       dlc_arena_printf(m->arena, "t%d.apacked", n->id), &at);
+      plan_alloc(&p, L.scratch4);
     }
     dlc_kernel *k = kernel_for(&L, n, seq++);
     switch (info->kind) {
@@ -729,6 +787,10 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
       plan_free(&p, L.scratch);
     if (L.scratch2)
       plan_free(&p, L.scratch2);
+    if (L.scratch3)
+      plan_free(&p, L.scratch3);
+    if (L.scratch4)
+      plan_free(&p, L.scratch4);
     release(&L, &p, n, i, last);
   }
   free(L.chain);

@@ -266,7 +266,7 @@ static void lower_conv_gemm(lower *L, const dlc_node *n, dlc_kernel *k, dlc_lstm
         .L = L, .M = M, .N = P, .K = Kc, .A = Wp, .a_packed = true,
         .B = col ? col : X, .b_off = INT(col ? 0 : img * C * H * W),
         .C = L->buf[n->id], .c_off = INT(img * M * P), .a_off = INT(0),
-        .epilogue = conv_bias, .ctx = epi,
+        .epilogue = conv_bias, .ctx = epi, .pack_into = L->scratch3,
     };
     if (col) {
       dlc_kernel_use(k, col);

@@ -2,6 +2,7 @@
  * mem2reg promote; loops are emitted bottom-tested (every extent is >= 1).
  * The ABI structs of runtime/abi.h are built as constant globals. */
 #include "codegen.h"
+#include "vmath.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -217,14 +218,15 @@ static LLVMValueRef int_div(cg *g, LLVMTypeRef t, LLVMValueRef a, LLVMValueRef b
   return LLVMBuildSelect(g->b, is0, zero, q, "");
 }
 
-/* Transcendental functions. TODO(vmath): f32 as inline polynomials. */
+/* f32 transcendental functions are inline polynomials (vmath.c, errors in
+ * docs/operators.md), so they vectorize; f64 ones call libm. */
 static LLVMValueRef transcendental(cg *g, dlc_lx_kind k, dlc_dtype t, LLVMValueRef a) {
   bool f32 = t == DLC_F32;
   switch (k) {
-  case DLC_LX_EXP: return intrinsic(g, "llvm.exp", LLVMTypeOf(a), 1, &a);
-  case DLC_LX_LOG: return intrinsic(g, "llvm.log", LLVMTypeOf(a), 1, &a);
-  case DLC_LX_TANH: return libm(g, f32 ? "tanhf" : "tanh", a);
-  case DLC_LX_ERF: return libm(g, f32 ? "erff" : "erf", a);
+  case DLC_LX_EXP: return f32 ? dlc_vmath_exp(g->mod, g->b, a) : libm(g, "exp", a);
+  case DLC_LX_LOG: return f32 ? dlc_vmath_log(g->mod, g->b, a) : libm(g, "log", a);
+  case DLC_LX_TANH: return f32 ? dlc_vmath_tanh(g->mod, g->b, a) : libm(g, "tanh", a);
+  case DLC_LX_ERF: return f32 ? dlc_vmath_erf(g->mod, g->b, a) : libm(g, "erf", a);
   default: dlc_unreachable();
   }
 }
