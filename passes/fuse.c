@@ -54,6 +54,8 @@ static bool can_follow(const dlc_node *root, const dlc_node *cur, const dlc_node
       return false;
     if (root->op == DLC_OP_CONV2D && !conv_operand_ok(&o->type, &root->type))
       return false;
+    if (!dlc_lower_matmul_operand_ok(root, &o->type))
+      return false;
   }
   return true;
 }

@@ -102,6 +102,10 @@ void dlc_lower_norm(lower *L, const dlc_node *n, dlc_kernel *k);
 void dlc_lower_conv(lower *L, const dlc_node *n, dlc_kernel *k);
 /* The padded input a conv2d with padding needs ({0} when none). */
 dlc_type dlc_lower_conv_scratch(const dlc_node *n);
+/* Whether an operand of type t of a chain fused into matmul n can be read
+ * in its tiles (always, unless n's batches fold into rows: then t must be
+ * a scalar, a row of N, or n's whole shape). */
+bool dlc_lower_matmul_operand_ok(const dlc_node *n, const dlc_type *t);
 /* conv2d lowered as a matrix product (one group, constant f32 weights),
  * and the im2col matrix it needs ({0} when it reads the input itself). */
 bool dlc_lower_conv_is_gemm(const dlc_node *n);

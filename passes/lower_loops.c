@@ -367,6 +367,15 @@ static void lower_elementwise(lower *L, const dlc_node *n, dlc_kernel *k) {
 
 /* ---- matmul: tiles (lower_gemm.c) inside loops over the batch dims ---- */
 
+/* With one B for every batch and an A as large as its batches, the batches
+ * are rows of one taller product ([128,1,768] @ [768,2304] is one
+ * 128 x 2304 product, not 128 of one row). */
+static bool matmul_folds_batch(const dlc_node *n) {
+  const dlc_type *ta = &n->in[0]->type, *tb = &n->in[1]->type, *tc = &n->type;
+  int64_t N = tc->dims[tc->rank - 1], K = ta->dims[ta->rank - 1];
+  return dlc_type_numel(tb) == K * N && dlc_type_numel(ta) * N == dlc_type_numel(tc) * K;
+}
+
 /* A matmul's A read from memory is packed at run time when it is one
  * matrix and several column tiles pass over it. */
 dlc_type dlc_lower_pack_a_scratch(const dlc_node *n) {
@@ -375,6 +384,8 @@ dlc_type dlc_lower_pack_a_scratch(const dlc_node *n) {
     return t;
   const dlc_type *ta = &n->in[0]->type, *tc = &n->type;
   int64_t M = tc->dims[tc->rank - 2], N = tc->dims[tc->rank - 1], K = ta->dims[ta->rank - 1];
+  if (tc->rank > 2 && matmul_folds_batch(n))
+    M = dlc_type_numel(tc) / N;
   bool weight = n->in[0]->op == DLC_OP_WEIGHT || n->in[0]->op == DLC_OP_CONST;
   if (weight || dlc_type_numel(ta) != M * K || dlc_type_numel(tc) != M * N ||
       N < 2 * DLC_GEMM_NR || M < DLC_GEMM_MR)
@@ -398,6 +409,8 @@ dlc_type dlc_lower_pack_scratch(const dlc_node *n) {
   } else if (n->op == DLC_OP_MATMUL) {
     const dlc_type *ta = &n->in[0]->type, *tb = &n->in[1]->type, *tc = &n->type;
     int64_t M = tc->dims[tc->rank - 2], N = tc->dims[tc->rank - 1], K = ta->dims[ta->rank - 1];
+    if (tc->rank > 2 && matmul_folds_batch(n))
+      M = dlc_type_numel(tc) / N;
     bool weight = n->in[1]->op == DLC_OP_WEIGHT || n->in[1]->op == DLC_OP_CONST;
     if (weight || dlc_type_numel(tb) != K * N || dlc_type_numel(tc) != M * N || M < 16)
       return t;
@@ -415,12 +428,30 @@ dlc_type dlc_lower_pack_scratch(const dlc_node *n) {
 typedef struct mm_at {
   lower *L;
   int rank;
+  bool folded; /* batches folded into rows: coords are (row, column) */
+  int64_t N;
   dlc_lexpr *coords[DLC_MAX_RANK];
 } mm_at;
 
 static dlc_lexpr *mm_index(void *ctx, const dlc_type *t) {
   mm_at *a = ctx;
+  if (a->folded) { /* the forms dlc_lower_matmul_operand_ok allows */
+    dlc_lmodule *m = a->L->m;
+    if (dlc_type_numel(t) == 1)
+      return INT(0);
+    if (dlc_type_numel(t) == a->N)
+      return a->coords[1];
+    return ADD(MUL(a->coords[0], INT(a->N)), a->coords[1]);
+  }
   return dlc_lower_bcast_at(a->L, t, a->rank, a->coords);
+}
+
+bool dlc_lower_matmul_operand_ok(const dlc_node *n, const dlc_type *t) {
+  if (n->op != DLC_OP_MATMUL || n->type.rank <= 2 || !matmul_folds_batch(n))
+    return true;
+  int64_t N = n->type.dims[n->type.rank - 1];
+  return dlc_type_numel(t) == 1 || dlc_type_numel(t) == dlc_type_numel(&n->type) ||
+         (dlc_type_numel(t) == N && t->dims[t->rank - 1] == N);
 }
 
 static dlc_lexpr *mm_epilogue(void *ctx, dlc_lexpr *acc, dlc_lexpr *i, dlc_lexpr *j) {
@@ -435,6 +466,17 @@ static void lower_matmul(lower *L, const dlc_node *n, dlc_kernel *k) {
   const dlc_type *ta = &n->in[0]->type, *tb = &n->in[1]->type, *tc = &n->type;
   int r = tc->rank, nb = r - 2;
   int64_t M = tc->dims[r - 2], N = tc->dims[r - 1], K = ta->dims[ta->rank - 1];
+  dlc_type fa, fc;
+  if (nb > 0 && matmul_folds_batch(n)) {
+    /* rows of all batches as one matrix, seen as rank 2 */
+    M = dlc_type_numel(tc) / N;
+    fa = (dlc_type){.dtype = ta->dtype, .rank = 2, .dims = {M, K}};
+    fc = (dlc_type){.dtype = tc->dtype, .rank = 2, .dims = {M, N}};
+    ta = &fa;
+    tc = &fc;
+    r = 2;
+    nb = 0;
+  }
   dlc_lvar *bv[DLC_MAX_RANK];
   dlc_lower_new_vars(L, bv, nb);
   /* batch offsets, broadcast over the output's batch dims */
@@ -470,6 +512,8 @@ static void lower_matmul(lower *L, const dlc_node *n, dlc_kernel *k) {
     mm_at *at = dlc_arena_alloc(m->arena, sizeof *at);
     at->L = L;
     at->rank = r;
+    at->folded = r != n->type.rank;
+    at->N = N;
     for (int d = 0; d < nb; d++)
       at->coords[d] = VAR(bv[d]);
     G.epilogue = mm_epilogue;
