@@ -67,13 +67,33 @@ dlc_kernel *dlc_lmodule_add_kernel(dlc_lmodule *m, const char *name) {
   return k;
 }
 
-void dlc_kernel_drop(dlc_kernel *k, const dlc_lbuf *buf) {
+static bool expr_touches(const dlc_lexpr *e, const dlc_lbuf *b) {
+  if (e->kind == DLC_LX_LOAD && e->buf == b)
+    return true;
+  for (int i = 0; i < dlc_lx_arity[e->kind]; i++)
+    if (expr_touches(e->a[i], b))
+      return true;
+  return false;
+}
+
+static bool block_touches(const dlc_lstmt *s, const dlc_lbuf *b) {
+  for (; s; s = s->next) {
+    if (s->kind == DLC_LS_LOOP && block_touches(s->body, b))
+      return true;
+    if (s->kind == DLC_LS_STORE && (s->buf == b || expr_touches(s->index, b)))
+      return true;
+    if (s->kind != DLC_LS_LOOP && expr_touches(s->value, b))
+      return true;
+  }
+  return false;
+}
+
+void dlc_kernel_prune(dlc_kernel *k) {
+  int n = 0;
   for (int i = 0; i < k->nparams; i++)
-    if (k->params[i] == buf) {
-      memmove(k->params + i, k->params + i + 1, sizeof *k->params * (size_t)(k->nparams - i - 1));
-      k->nparams--;
-      return;
-    }
+    if (block_touches(k->body, k->params[i]))
+      k->params[n++] = k->params[i];
+  k->nparams = n;
 }
 
 void dlc_kernel_use(dlc_kernel *k, dlc_lbuf *buf) {

@@ -121,8 +121,8 @@ dlc_kernel *dlc_lmodule_add_kernel(dlc_lmodule *m, const char *name);
 /* Adds buf to k's parameters unless already there. */
 void dlc_kernel_use(dlc_kernel *k, dlc_lbuf *buf);
 
-/* Removes buf from k's parameters (when it is no longer read). */
-void dlc_kernel_drop(dlc_kernel *k, const dlc_lbuf *buf);
+/* Removes from k's parameters the buffers its body does not touch. */
+void dlc_kernel_prune(dlc_kernel *k);
 
 /* Builders; all memory is the module's arena. */
 dlc_lvar *dlc_lvar_new(dlc_lmodule *m, dlc_dtype t, const char *prefix);

@@ -502,12 +502,6 @@ static void lower_matmul(lower *L, const dlc_node *n, dlc_kernel *k) {
   }
   G.pack_into = L->scratch3;
   G.pack_a_into = L->scratch4;
-  /* an unpacked constant nothing else reads is not embedded */
-  for (int i = 0; i < 2; i++) {
-    dlc_lbuf *orig = L->buf[n->in[i]->id];
-    if (orig != G.A && orig != G.B)
-      dlc_kernel_drop(k, orig);
-  }
   if (L->nchain) {
     mm_at *at = dlc_arena_alloc(m->arena, sizeof *at);
     at->L = L;
@@ -827,6 +821,9 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
     case DLC_KIND_GATHER: lower_gather(&L, n, k); break;
     case DLC_KIND_SOURCE: dlc_unreachable();
     }
+    /* e.g. a weight replaced by its packed copy: not a parameter, and not
+     * embedded unless another kernel reads it */
+    dlc_kernel_prune(k);
     if (L.scratch)
       plan_free(&p, L.scratch);
     if (L.scratch2)

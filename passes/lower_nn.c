@@ -255,7 +255,6 @@ static void lower_conv_gemm(lower *L, const dlc_node *n, dlc_kernel *k, dlc_lstm
   dlc_lbuf *Wb = L->buf[n->in[1]->id];
   dlc_lbuf *bias = n->nin > 2 ? L->buf[n->in[2]->id] : NULL;
   dlc_lbuf *Wp = dlc_gemm_pack_a(L, Wb, M, Kc);
-  dlc_kernel_drop(k, Wb);
   dlc_lbuf *col = L->scratch2;
   dlc_lstmt *s = prologue;
   /* one image at a time, so that col is one image's worth */
