@@ -49,8 +49,9 @@ static bool can_follow(const dlc_node *root, const dlc_node *cur, const dlc_node
     const dlc_node *o = next->in[i];
     if (o == cur)
       continue;
-    /* other operands must exist before the chain's kernel runs */
-    if (pos[o->id] > pos[root->id])
+    /* other operands must exist before the chain's kernel runs (inputs
+     * and constants always do) */
+    if (pos[o->id] > pos[root->id] && dlc_ops[o->op].kind != DLC_KIND_SOURCE)
       return false;
     if (root->op == DLC_OP_CONV2D && !conv_operand_ok(&o->type, &root->type))
       return false;

@@ -738,20 +738,23 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
     b->index = i;
     m->outputs[i] = b;
   }
-  plan p = {0};
-  int seq = 0, capchain = 0;
+  /* constants first: a fused chain may read one placed after its root */
   for (int i = 0; i < g->nnodes; i++) {
     const dlc_node *n = g->nodes[i];
-    const dlc_opinfo *info = &dlc_ops[n->op];
-    p.step = i;
     if (n->op == DLC_OP_WEIGHT || n->op == DLC_OP_CONST) {
       dlc_lbuf *b = dlc_lmodule_add_buf(
           m, DLC_BUF_CONST,
           n->name ? n->name : dlc_arena_printf(m->arena, "c%d", n->id), &n->type);
       b->data = n->data;
       L.buf[n->id] = b;
-      continue;
     }
+  }
+  plan p = {0};
+  int seq = 0, capchain = 0;
+  for (int i = 0; i < g->nnodes; i++) {
+    const dlc_node *n = g->nodes[i];
+    const dlc_opinfo *info = &dlc_ops[n->op];
+    p.step = i;
     if (info->kind == DLC_KIND_SOURCE)
       continue;
     if (n->fused_into) { /* computed by its chain's kernel */
