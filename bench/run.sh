@@ -1,74 +1,79 @@
 #!/bin/sh
-# Benchmarks dlcc against peers on the same machine in one run and prints
-# tables. Usage: bench/run.sh [BUILD_DIR] [RUNS]   (defaults: build 2000)
-# Peers: numpy for the MLP; PyTorch (Debian's python3-torch, if installed)
-# for the ResNet-18 and BERT-layer architectures, at 1 thread.
+# Benchmarks dlcc against its peers on this machine, in one run, and prints
+# markdown tables (progress goes to standard error):
+#
+#   bench/run.sh [--short] [--no-install] [--sections LIST] [BUILD_DIR]
+#
+#   FMA peak   the measured f32 FMA peak at 1 and 2 threads (bench/fma_peak.c)
+#   GEMM       f32 A @ B, square 256..2048 and BERT shapes, 1 and 2 threads:
+#              dlcc vs oneDNN (dnnl_sgemm) and OpenBLAS (cblas_sgemm)
+#   models     ResNet-18, MobileNetV2, a BERT-style encoder at batch 1: the
+#              same ONNX file in dlcc, ONNX Runtime and PyTorch, 1 and 2 threads
+#   compile    dlcc's compile time (ONNX models, ResNet-50, DSL examples)
+#   examples   examples/*.dsl vs numpy and PyTorch, 1 thread
+#
+# Without BUILD_DIR, dlcc is configured and built as a Release build in
+# build-release/ first (incremental). With BUILD_DIR, that build is used as
+# it is (e.g. `bench/run.sh --short build` after scripts/test.sh, as CI does).
+# --short: fewer runs per point, one compile per model, the small DSL
+# examples only (1 to 3 minutes on 2 cores; the full suite 4 to 8).
+# --no-install: do not run scripts/onnx/install_deps.sh (ONNX Runtime,
+# PyTorch) when they are missing.
+# --sections: a comma-separated subset of peak,gemm,models,compile,examples.
+#
+# Peers: libdnnl-dev and libopenblas-dev (scripts/setup.sh installs them),
+# onnxruntime-node and Debian's python3-torch (scripts/onnx/install_deps.sh).
+# A missing or failing peer prints n/a with a note. The exit status is 1 only
+# when dlcc fails (a compile error, a crash, a wrong GEMM result, an output
+# that differs from ONNX Runtime's, a time-out), never because of a timing. The work is done by bench/suite.py.
 set -eu
 cd "$(dirname "$0")/.."
-BUILD=${1:-build}
-N=${2:-2000}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-PY=/usr/bin/python3
 
-ms_now() { echo $(( $(date +%s%N) / 1000000 )); }
-
-# best of 3 compile times
-compile() { # name dsl [args...]
-  name=$1; shift
-  best=""
-  for i in 1 2 3; do
-    t0=$(ms_now)
-    "$BUILD/bin/dlcc" "$@" -o "$TMP/$name.so"
-    t=$(( $(ms_now) - t0 ))
-    if [ -z "$best" ] || [ "$t" -lt "$best" ]; then best=$t; fi
-  done
-  echo "$best"
+usage() {
+  sed -n '2,/^set -eu/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
+  exit "$1"
 }
 
-latency() { # so runs inputs...
-  so=$1 runs=$2; shift 2
-  DLCC_NUM_THREADS=1 "$BUILD/bin/dlcc-run" "$so" "$@" --bench "$runs" |
-    sed -n 's/^bench: .* median \([0-9.]*\) ms, min \([0-9.]*\) ms$/\1/p'
-}
+BUILD=""
+set --  "$@" ""
+ARGS=""
+while [ $# -gt 1 ]; do
+  case $1 in
+    --short|--no-install) ARGS="$ARGS $1" ;;
+    --sections) ARGS="$ARGS --sections $2"; shift ;;
+    --sections=*) ARGS="$ARGS --sections ${1#--sections=}" ;;
+    -h|--help) usage 0 ;;
+    -*) echo "bench/run.sh: unknown option $1" >&2; usage 2 >&2 ;;
+    *)
+      if [ -n "$BUILD" ]; then
+        echo "bench/run.sh: one BUILD_DIR only (got $BUILD and $1)" >&2
+        exit 2
+      fi
+      BUILD=$1 ;;
+  esac
+  shift
+done
 
-$PY - "$TMP" <<'PYEOF'
-import sys
-import numpy as np
-d = sys.argv[1]
-rng = np.random.default_rng(0)
-np.save(f"{d}/x28.npy", rng.uniform(-1, 1, (1, 1, 28, 28)).astype(np.float32))
-np.save(f"{d}/img.npy", rng.uniform(-1, 1, (1, 3, 224, 224)).astype(np.float32))
-np.save(f"{d}/seq.npy", rng.uniform(-1, 1, (128, 768)).astype(np.float32))
-np.save(f"{d}/mask.npy", np.zeros((1, 1, 128), np.float32))
-PYEOF
-
-c_mlp=$(compile mlp examples/mlp.dsl --weights examples/mlp.safetensors)
-c_lenet=$(compile lenet examples/lenet.dsl)
-c_resnet=$(compile resnet18 examples/resnet18.dsl)
-c_bert=$(compile bert_layer examples/bert_layer.dsl)
-
-l_mlp=$(latency "$TMP/mlp.so" "$N" --input x=examples/x.npy)
-l_lenet=$(latency "$TMP/lenet.so" "$N" --input x="$TMP/x28.npy")
-l_resnet=$(latency "$TMP/resnet18.so" 10 --input image="$TMP/img.npy")
-l_bert=$(latency "$TMP/bert_layer.so" 10 --input x="$TMP/seq.npy" --input mask="$TMP/mask.npy")
-
-np=$(OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $PY bench/mlp_numpy.py . "$N" | cut -d' ' -f1)
-t_resnet=- t_bert=-
-if $PY -c "import torch, torchvision" 2>/dev/null; then
-  out=$(OMP_NUM_THREADS=1 $PY bench/torch_models.py 1 10)
-  t_resnet=$(echo "$out" | awk '$1 == "resnet18" { print $2 }')
-  t_bert=$(echo "$out" | awk '$1 == "bert_layer" { print $2 }')
+if [ -z "$BUILD" ]; then
+  BUILD=build-release
+  echo "bench: building dlcc (Release) in $BUILD" >&2
+  gen=""
+  if [ ! -f "$BUILD/CMakeCache.txt" ] && command -v ninja >/dev/null 2>&1; then
+    gen="-G Ninja"
+  fi
+  log=$(mktemp)
+  # shellcheck disable=SC2086
+  if ! { cmake -S . -B "$BUILD" $gen -DCMAKE_BUILD_TYPE=Release &&
+         cmake --build "$BUILD" -j "$(nproc)"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    echo "bench: building dlcc in $BUILD failed" >&2
+    exit 1
+  fi
+  rm -f "$log"
 fi
 
-ratio() { awk -v p="$1" -v d="$2" 'BEGIN { if (p == "-") print "-"; else printf "%.2f", p / d }'; }
-
-echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
-echo
-printf '%-12s %10s %12s %12s %12s %10s\n' model "compile ms" "dlcc ms" "peer ms" peer "peer/dlcc"
-printf '%-12s %10s %12s %12s %12s %10s\n' mlp "$c_mlp" "$l_mlp" "$np" numpy "$(ratio "$np" "$l_mlp")"
-printf '%-12s %10s %12s %12s %12s %10s\n' lenet "$c_lenet" "$l_lenet" - - -
-printf '%-12s %10s %12s %12s %12s %10s\n' resnet18 "$c_resnet" "$l_resnet" "$t_resnet" pytorch "$(ratio "$t_resnet" "$l_resnet")"
-printf '%-12s %10s %12s %12s %12s %10s\n' bert_layer "$c_bert" "$l_bert" "$t_bert" pytorch "$(ratio "$t_bert" "$l_bert")"
-echo
-echo "latency: median, 1 thread; peer/dlcc > 1 means dlcc is faster"
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+# shellcheck disable=SC2086
+exec "$PY" bench/suite.py --build "$BUILD" $ARGS

@@ -5,7 +5,8 @@ set -eu
 
 PACKAGES="cmake ninja-build gcc clang llvm-19-dev flex bison check pkg-config
 protobuf-c-compiler libprotobuf-c-dev libonnx-dev libonnx-testdata
-libcjson-dev python3-numpy"
+libcjson-dev python3-numpy
+libdnnl-dev libopenblas-dev"
 
 missing=""
 for p in $PACKAGES; do

@@ -21,6 +21,14 @@ Models (all in eval mode, weights drawn with fixed seeds):
                 d_model 128, 4 heads, feed-forward 512, GELU, post-norm,
                 2 layers, batch_first; input "input" 1x32x128 (embeddings),
                 output "output" 1x32x128.
+  bert          a BERT-base-sized encoder (bench/run.sh): the same Encoder
+                with d_model 768, 12 heads, feed-forward 3072, 2 layers;
+                input "input" 1x128x768 (embeddings, sequence 128), output
+                "output" 1x128x768; static shapes.
+  resnet50      torchvision resnet50 (bench/run.sh: compile time), input
+                "input" 1x3x224x224, output "output" 1x1000; static shapes.
+Without model names, the first three are exported (the ONNX comparison's
+set); "all" names every model.
 The BatchNorm running statistics and affine parameters are random too (the
 defaults would make them identities), so that they are not trivial.
 """
@@ -40,7 +48,11 @@ MODELS = {
     "resnet18": ((1, 3, 224, 224), False),
     "mobilenet_v2": ((1, 3, 224, 224), True),
     "transformer": ((1, 32, 128), False),
+    "bert": ((1, 128, 768), False),
+    "resnet50": ((1, 3, 224, 224), False),
 }
+# What an invocation without model names exports (the ONNX comparison's).
+DEFAULT_MODELS = ["resnet18", "mobilenet_v2", "transformer"]
 
 
 def randomize_batchnorm(model, gen):
@@ -91,6 +103,11 @@ def build(name):
         randomize_batchnorm(model, gen)
     elif name == "transformer":
         model = Encoder()
+    elif name == "bert":
+        model = Encoder(d_model=768, nhead=12, dim_ff=3072, layers=2)
+    elif name == "resnet50":
+        model = torchvision.models.resnet50(weights=None)
+        randomize_batchnorm(model, gen)
     else:
         raise SystemExit("export_models: unknown model %r" % name)
     return model.eval()
@@ -135,7 +152,9 @@ def main(argv):
     if not args:
         print(__doc__, file=sys.stderr)
         return 2
-    out_dir, names = args[0], args[1:] or list(MODELS)
+    out_dir, names = args[0], args[1:] or DEFAULT_MODELS
+    if names == ["all"]:
+        names = list(MODELS)
     os.makedirs(out_dir, exist_ok=True)
     torch.set_num_threads(os.cpu_count() or 1)
     for name in names:

@@ -11,6 +11,15 @@
 // int64 ('<i8') and int32 ('<i4') arrays in C order, versions 1.0-3.0:
 // what the comparison needs, no more. Graph optimizations are left at
 // ORT's default ('all'), as a user of ORT would run the model.
+//
+// Timing (bench/run.sh), printed like dlcc-run --bench:
+//   --threads T     intraOpNumThreads T, interOpNumThreads 1, sequential
+//                   execution (default: ORT's own thread choice)
+//   --bench N       one warm-up run, then at least N timed runs (and at
+//                   least --min-time seconds of them); prints
+//                   "bench: N runs, median X ms, min Y ms"
+//   --min-time S    see --bench (default 0)
+// Outputs named with --output are written from the last run.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -75,6 +84,7 @@ function writeNpy(file, tensor) {
 function usage(msg) {
   if (msg) console.error(`ort_run: ${msg}`);
   console.error('usage: ort_run.js MODEL.onnx [--input NAME=X.npy]... [--output NAME=Y.npy]...\n' +
+                '           [--threads T] [--bench N] [--min-time S]\n' +
                 '       ort_run.js MODEL.onnx X.npy Y.npy');
   process.exit(2);
 }
@@ -83,8 +93,19 @@ async function main(argv) {
   if (argv.length < 1) usage();
   const model = argv[0];
   const inputs = [], outputs = [], plain = [];
+  const num = { '--threads': 0, '--bench': 0, '--min-time': 0 };
   for (let i = 1; i < argv.length; i++) {
     let a = argv[i], list = null;
+    const opt = Object.keys(num).find((o) => a === o || a.startsWith(o + '='));
+    if (opt) {
+      let v;
+      if (a === opt) { if (i + 1 >= argv.length) usage(`${opt} needs a number`); v = argv[++i]; }
+      else v = a.slice(opt.length + 1);
+      const x = Number(v);
+      if (!(x >= 0) || (opt !== '--min-time' && !Number.isInteger(x))) usage(`bad ${opt} ${v}`);
+      num[opt] = x;
+      continue;
+    }
     for (const [opt, l] of [['--input', inputs], ['--output', outputs]]) {
       if (a === opt) { if (i + 1 >= argv.length) usage(`${opt} needs NAME=FILE`); a = argv[++i]; list = l; }
       else if (a.startsWith(opt + '=')) { a = a.slice(opt.length + 1); list = l; }
@@ -103,9 +124,13 @@ async function main(argv) {
     console.error('ort_run: cannot load onnxruntime-node (run scripts/onnx/install_deps.sh): ' + e.message);
     process.exit(1);
   }
-  const session = await ort.InferenceSession.create(path.resolve(model), {
-    executionProviders: ['cpu'],
-  });
+  const options = { executionProviders: ['cpu'] };
+  if (num['--threads'] > 0) {
+    options.intraOpNumThreads = num['--threads'];
+    options.interOpNumThreads = 1;
+    options.executionMode = 'sequential';
+  }
+  const session = await ort.InferenceSession.create(path.resolve(model), options);
   if (plain.length) {
     if (plain.length !== 2 || inputs.length || outputs.length) usage('short form: MODEL X.npy Y.npy');
     inputs.push([session.inputNames[0], plain[0]]);
@@ -119,7 +144,23 @@ async function main(argv) {
   for (const name of session.inputNames) {
     if (!(name in feeds)) usage(`model input ${name} has no --input`);
   }
-  const result = await session.run(feeds);
+  let result = await session.run(feeds);
+  if (num['--bench'] > 0) {
+    const times = [];
+    let total = 0;
+    while (times.length < num['--bench'] || total < num['--min-time'] * 1e3) {
+      const t0 = process.hrtime.bigint();
+      result = await session.run(feeds);
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      times.push(ms);
+      total += ms;
+    }
+    times.sort((a, b) => a - b);
+    const median = times.length % 2 ? times[(times.length - 1) / 2]
+      : (times[times.length / 2 - 1] + times[times.length / 2]) / 2;
+    console.log(`bench: ${times.length} runs, median ${median.toFixed(4)} ms, ` +
+                `min ${times[0].toFixed(4)} ms`);
+  }
   for (const [name, file] of outputs) {
     if (!(name in result)) {
       usage(`model has no output ${name} (outputs: ${session.outputNames.join(', ')})`);
