@@ -70,6 +70,7 @@ typedef struct tile {
   int64_t ks;         /* block length */
   dlc_lexpr *first, *last; /* bools: the first / last block of K */
   dlc_lvar *k;        /* the index within the block */
+  bool b_local;       /* B is read from the block's panel in G->bl */
 } tile;
 
 static dlc_lexpr *a_at(dlc_gemm *G, tile *t, dlc_lexpr *r, dlc_lexpr *k) {
@@ -81,6 +82,8 @@ static dlc_lexpr *a_at(dlc_gemm *G, tile *t, dlc_lexpr *r, dlc_lexpr *k) {
 
 static dlc_lexpr *b_at(dlc_gemm *G, tile *t, dlc_lexpr *k, dlc_lexpr *c) {
   dlc_lmodule *m = G->L->m;
+  if (t->b_local)
+    return LOAD(G->bl, ADD(MUL(VAR(t->k), INT(NR)), c));
   if (G->b_packed)
     return LOAD(G->B, ADD(MUL(ADD(MUL(t->jt, INT(G->K)), k), INT(NR)), c));
   return LOAD(G->B, ADD(G->b_off, ADD(MUL(k, INT(G->ldb)), ADD(MUL(t->jt, INT(NR)), c))));
@@ -204,6 +207,25 @@ static int64_t k_block(int64_t K) {
   return KC_MAX;
 }
 
+/* The next level for one K block; with a local B panel, first the copy of
+ * this block of the column tile's B into it. */
+static dlc_lstmt *kblock(dlc_gemm *G, tile *t, int lv) {
+  if (!G->bl)
+    return level(G, t, lv + 1, DLC_LOOP_SERIAL);
+  dlc_lmodule *m = G->L->m;
+  dlc_lvar *kk = ivar(G), *c = ivar(G);
+  dlc_lexpr *src = ADD(G->b_off, ADD(MUL(ADD(t->k0, VAR(kk)), INT(G->ldb)),
+                                     ADD(MUL(t->jt, INT(NR)), VAR(c))));
+  dlc_lstmt *s = dlc_ls_loop(
+      m, kk, t->ks, DLC_LOOP_SERIAL,
+      dlc_ls_loop(m, c, t->nr, DLC_LOOP_VECTORIZED,
+                  dlc_ls_store(m, G->bl, ADD(MUL(VAR(kk), INT(NR)), VAR(c)), LOAD(G->B, src))));
+  t->b_local = true;
+  dlc_ls_append(&s, level(G, t, lv + 1, DLC_LOOP_SERIAL));
+  t->b_local = false;
+  return s;
+}
+
 static dlc_lstmt *kblocks(dlc_gemm *G, tile *t, int lv) {
   dlc_lmodule *m = G->L->m;
   int64_t KC = k_block(G->K);
@@ -215,14 +237,14 @@ static dlc_lstmt *kblocks(dlc_gemm *G, tile *t, int lv) {
     t->ks = KC;
     t->first = BOOL(1);
     t->last = BOOL(rem == 0);
-    dlc_ls_append(&s, level(G, t, lv + 1, DLC_LOOP_SERIAL));
+    dlc_ls_append(&s, kblock(G, t, lv));
   } else if (full) {
     dlc_lvar *v = ivar(G);
     t->k0 = MUL(VAR(v), INT(KC));
     t->ks = KC;
     t->first = dlc_lx_cmp(m, DLC_LX_EQ, VAR(v), INT(0));
     t->last = rem ? BOOL(0) : dlc_lx_cmp(m, DLC_LX_EQ, VAR(v), INT(full - 1));
-    dlc_ls_append(&s, dlc_ls_loop(m, v, full, DLC_LOOP_SERIAL, level(G, t, lv + 1, DLC_LOOP_SERIAL)));
+    dlc_ls_append(&s, dlc_ls_loop(m, v, full, DLC_LOOP_SERIAL, kblock(G, t, lv)));
   }
   *t = save;
   if (rem) {
@@ -230,7 +252,7 @@ static dlc_lstmt *kblocks(dlc_gemm *G, tile *t, int lv) {
     t->ks = rem;
     t->first = BOOL(full == 0);
     t->last = BOOL(1);
-    dlc_ls_append(&s, level(G, t, lv + 1, DLC_LOOP_SERIAL));
+    dlc_ls_append(&s, kblock(G, t, lv));
   }
   *t = save;
   return s;
@@ -239,8 +261,10 @@ static dlc_lstmt *kblocks(dlc_gemm *G, tile *t, int lv) {
 /* The loop order: columns, K blocks, rows (the B panel stays in L1 while
  * the rows pass), or rows first when there are too few column tiles to
  * share among threads. */
+bool dlc_gemm_cols_first(int64_t M, int64_t N) { return N / NR >= 2 || M / MR < 2; }
+
 static dlc_lstmt *level(dlc_gemm *G, tile *t, int lv, dlc_loop_kind kind) {
-  bool cols_first = G->N / NR >= 2 || G->M / MR < 2;
+  bool cols_first = dlc_gemm_cols_first(G->M, G->N);
   switch (lv) {
   case 0: return split(G, t, lv, !cols_first, kind);
   case 1: return kblocks(G, t, lv);
@@ -337,6 +361,14 @@ dlc_lstmt *dlc_lower_gemm(dlc_gemm *G, dlc_kernel *k, bool parallel) {
   dlc_type at = {.dtype = G->C->type.dtype, .rank = 1, .dims = {MR * NR}};
   G->acc = dlc_lmodule_add_buf(m, DLC_BUF_LOCAL, "acc", &at);
   dlc_kernel_use(k, G->acc);
+  /* B from memory with column tiles outermost: each K block of a column
+   * tile is copied into a panel private to the thread (L1-sized), read
+   * by every row tile after it */
+  if (!G->b_packed && dlc_gemm_cols_first(G->M, G->N)) {
+    dlc_type bt = {.dtype = G->C->type.dtype, .rank = 1, .dims = {KC_MAX * NR}};
+    G->bl = dlc_lmodule_add_buf(m, DLC_BUF_LOCAL, "bpanel", &bt);
+    dlc_kernel_use(k, G->bl);
+  }
   dlc_kernel_use(k, G->A);
   dlc_kernel_use(k, G->B);
   tile t = {0};

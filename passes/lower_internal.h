@@ -81,6 +81,7 @@ typedef struct dlc_gemm {
   dlc_lexpr *(*epilogue)(void *ctx, dlc_lexpr *acc, dlc_lexpr *i, dlc_lexpr *j);
   void *ctx;
   dlc_lbuf *acc; /* set by dlc_lower_gemm: the tile */
+  dlc_lbuf *bl;  /* set by dlc_lower_gemm: a thread's panel of B, or NULL */
 } dlc_gemm;
 
 /* The tile loops for G, using k's local tile; the outermost tile loop is
@@ -90,6 +91,9 @@ dlc_lstmt *dlc_lower_gemm(dlc_gemm *G, dlc_kernel *k, bool parallel);
 dlc_lbuf *dlc_gemm_pack_a(lower *L, const dlc_lbuf *A, int64_t M, int64_t K);
 dlc_lbuf *dlc_gemm_pack_b(lower *L, const dlc_lbuf *B, int64_t K, int64_t N);
 int64_t dlc_gemm_packed_b_numel(int64_t K, int64_t N);
+/* Whether the tile loops put column tiles outermost (then a B read from
+ * memory is copied block by block into a thread's panel, not packed whole). */
+bool dlc_gemm_cols_first(int64_t M, int64_t N);
 int64_t dlc_gemm_packed_a_numel(int64_t M, int64_t K);
 /* The buffer matmul or conv2d node n packs its B operand into while it
  * runs ({0} when it reads B where it is). */

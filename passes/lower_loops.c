@@ -401,7 +401,8 @@ dlc_type dlc_lower_pack_a_scratch(const dlc_node *n) {
 dlc_type dlc_lower_pack_scratch(const dlc_node *n) {
   dlc_type t = {0};
   if (n->op == DLC_OP_CONV2D) {
-    if (!dlc_lower_conv_is_gemm(n) || n->type.dims[1] < 16)
+    if (!dlc_lower_conv_is_gemm(n) || n->type.dims[1] < 16 ||
+        dlc_gemm_cols_first(n->type.dims[1], n->type.dims[2] * n->type.dims[3]))
       return t;
     const dlc_type *tw = &n->in[1]->type;
     t.dims[0] = dlc_gemm_packed_b_numel(tw->dims[1] * tw->dims[2] * tw->dims[3],
@@ -412,7 +413,8 @@ dlc_type dlc_lower_pack_scratch(const dlc_node *n) {
     if (tc->rank > 2 && matmul_folds_batch(n))
       M = dlc_type_numel(tc) / N;
     bool weight = n->in[1]->op == DLC_OP_WEIGHT || n->in[1]->op == DLC_OP_CONST;
-    if (weight || dlc_type_numel(tb) != K * N || dlc_type_numel(tc) != M * N || M < 16)
+    if (weight || dlc_type_numel(tb) != K * N || dlc_type_numel(tc) != M * N || M < 16 ||
+        dlc_gemm_cols_first(M, N))
       return t;
     t.dims[0] = dlc_gemm_packed_b_numel(K, N);
   } else {

@@ -32,6 +32,14 @@ typedef struct cg {
    * slot of a reduction */
   LLVMValueRef *vpriv, *vacc;
   int nouts;                  /* outlined functions so far */
+  /* parallel loops: the kernel being built, its exec parameter, whether
+   * its loops may be outlined, and the loop variables enclosing the
+   * current statement (their values go to an outlined body) */
+  const dlc_kernel *kern;
+  LLVMValueRef exec;
+  bool may_par, in_par;
+  const dlc_lvar *scope[64];
+  int nscope;
 } cg;
 
 static LLVMTypeRef ty(cg *g, dlc_dtype t) {
@@ -518,7 +526,10 @@ static void emit_loop(cg *g, const dlc_lvar *var, LLVMValueRef begin, LLVMValueR
   LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(g->c, g->fn, "");
   LLVMBuildBr(g->b, bb);
   LLVMPositionBuilderAtEnd(g->b, bb);
+  DLC_ASSERT(g->nscope < 64);
+  g->scope[g->nscope++] = var;
   body(g, bodys);
+  g->nscope--;
   LLVMValueRef i = LLVMBuildLoad2(g->b, g->i64, slot, "");
   LLVMValueRef next = LLVMBuildNSWAdd(g->b, i, LLVMConstInt(g->i64, 1, 0), "");
   LLVMBuildStore(g->b, next, slot);
@@ -617,6 +628,17 @@ static void vector_loop(cg *g, const dlc_lstmt *s) {
               LLVMConstInt(g->i64, (unsigned long long)s->extent, 0), block, s->body);
 }
 
+#define PARALLEL_MIN_WORK 32768 /* innermost iterations worth a thread */
+
+static double work(const dlc_lstmt *s) {
+  double w = 0;
+  for (; s; s = s->next)
+    w += s->kind == DLC_LS_LOOP ? (double)s->extent * (work(s->body) > 0 ? work(s->body) : 1) : 1;
+  return w;
+}
+
+static void parallel_loop(cg *g, const dlc_lstmt *s);
+
 static void loop_stmt(cg *g, const dlc_lstmt *s) {
   if (s->loop_kind == DLC_LOOP_UNROLLED && s->extent <= 64 &&
       (s->unroll == 0 || s->unroll >= s->extent)) {
@@ -629,6 +651,11 @@ static void loop_stmt(cg *g, const dlc_lstmt *s) {
   }
   if (s->loop_kind == DLC_LOOP_VECTORIZED && vectorizable(g, s)) {
     vector_loop(g, s);
+    return;
+  }
+  if (s->loop_kind == DLC_LOOP_PARALLEL && g->may_par && !g->in_par && s->extent >= 2 &&
+      work(s) >= PARALLEL_MIN_WORK) {
+    parallel_loop(g, s);
     return;
   }
   emit_loop(g, s->var, LLVMConstInt(g->i64, 0, 0),
@@ -688,15 +715,6 @@ static void function_frame(cg *g, const dlc_kernel *k, const dlc_lstmt *body) {
  * is no pool or too little work to share. The closure is the kernel's
  * buffer pointers. */
 
-#define PARALLEL_MIN_WORK 32768 /* innermost iterations worth a thread */
-
-static double work(const dlc_lstmt *s) {
-  double w = 0;
-  for (; s; s = s->next)
-    w += s->kind == DLC_LS_LOOP ? (double)s->extent * (work(s->body) > 0 ? work(s->body) : 1) : 1;
-  return w;
-}
-
 static bool is_buffer_param(const dlc_lbuf *b) { return b->kind != DLC_BUF_LOCAL; }
 
 static LLVMValueRef outline(cg *g, const dlc_kernel *k, const dlc_lstmt *loop) {
@@ -726,6 +744,17 @@ static LLVMValueRef outline(cg *g, const dlc_kernel *k, const dlc_lstmt *loop) {
     g->bufval[b->id] = LLVMBuildLoad2(
         g->b, g->ptr, LLVMBuildInBoundsGEP2(g->b, g->ptr, closure, &idx, 1, ""), b->name);
   }
+  /* the enclosing loops' indices, fixed for this body */
+  LLVMValueRef *saved_vals = dlc_xmalloc(nslots * sizeof *saved_vals);
+  memcpy(saved_vals, g->varval, nslots * sizeof *saved_vals);
+  for (int i = 0; i < g->nscope; i++) {
+    LLVMValueRef idx = LLVMConstInt(g->i64, (unsigned long long)(p + i), 0);
+    LLVMValueRef at = LLVMBuildInBoundsGEP2(g->b, g->ptr, closure, &idx, 1, "");
+    g->varval[g->scope[i]->id] = LLVMBuildLoad2(g->b, g->i64, at, g->scope[i]->name);
+  }
+  int saved_nscope = g->nscope;
+  g->nscope = 0;
+  g->in_par = true;
   function_frame(g, k, loop);
   LLVMValueRef begin = LLVMGetParam(fn, 1), end = LLVMGetParam(fn, 2);
   LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(g->c, fn, "");
@@ -739,8 +768,12 @@ static LLVMValueRef outline(cg *g, const dlc_kernel *k, const dlc_lstmt *loop) {
 
   memcpy(g->varslot, slots, nslots * sizeof *slots);
   memcpy(g->bufval, bufs, nb * sizeof *bufs);
+  memcpy(g->varval, saved_vals, nslots * sizeof *saved_vals);
+  g->nscope = saved_nscope;
+  g->in_par = false;
   free(slots);
   free(bufs);
+  free(saved_vals);
   g->fn = saved_fn;
   LLVMPositionBuilderAtEnd(g->b, saved_bb);
   return fn;
@@ -780,13 +813,20 @@ static void parallel_call(cg *g, LLVMValueRef exec, LLVMValueRef body, LLVMValue
   LLVMPositionBuilderAtEnd(g->b, done);
 }
 
-/* Top-level assignments would be values the outlined bodies cannot see. */
-static bool may_outline(const dlc_kernel *k) {
-  for (const dlc_lstmt *s = k->body; s; s = s->next)
+static bool assigns_outside_parallel(const dlc_lstmt *s) {
+  for (; s; s = s->next) {
     if (s->kind == DLC_LS_ASSIGN)
-      return false;
-  return true;
+      return true;
+    if (s->kind == DLC_LS_LOOP && s->loop_kind != DLC_LOOP_PARALLEL &&
+        assigns_outside_parallel(s->body))
+      return true;
+  }
+  return false;
 }
+
+/* Locals set outside parallel loops would be values an outlined body
+ * cannot see; such kernels run their parallel loops in place. */
+static bool may_outline(const dlc_kernel *k) { return !assigns_outside_parallel(k->body); }
 
 static LLVMValueRef kernel(cg *g, const dlc_kernel *k) {
   int nb = 0;
@@ -815,29 +855,38 @@ static LLVMValueRef kernel(cg *g, const dlc_kernel *k) {
   g->fn = fn;
   LLVMPositionBuilderAtEnd(g->b, LLVMAppendBasicBlockInContext(g->c, fn, "entry"));
   function_frame(g, k, k->body);
-  bool outline_ok = may_outline(k);
-  LLVMValueRef closure = NULL;
-  for (const dlc_lstmt *s = k->body; s; s = s->next) {
-    if (s->kind == DLC_LS_LOOP && s->loop_kind == DLC_LOOP_PARALLEL && outline_ok &&
-        s->extent >= 2 && work(s) >= PARALLEL_MIN_WORK) {
-      if (!closure) {
-        closure = entry_alloca(g, LLVMArrayType2(g->ptr, (uint64_t)nb + 1), "closure");
-        int q = 0;
-        for (int i = 0; i < k->nparams; i++) {
-          if (!is_buffer_param(k->params[i]))
-            continue;
-          LLVMValueRef idx = LLVMConstInt(g->i64, (unsigned long long)q++, 0);
-          LLVMBuildStore(g->b, g->bufval[k->params[i]->id],
-                         LLVMBuildInBoundsGEP2(g->b, g->ptr, closure, &idx, 1, ""));
-        }
-      }
-      parallel_call(g, exec, outline(g, k, s), closure, s->extent);
-      continue;
-    }
-    stmt(g, s);
-  }
+  g->kern = k;
+  g->exec = exec;
+  g->may_par = may_outline(k);
+  g->nscope = 0;
+  block(g, k->body);
   LLVMBuildRetVoid(g->b);
   return fn;
+}
+
+/* A parallel loop: its body outlined, handed to parallel_for with a
+ * closure of the kernel's buffers and the enclosing loops' indices. */
+static void parallel_loop(cg *g, const dlc_lstmt *s) {
+  const dlc_kernel *k = g->kern;
+  int nb = 0;
+  for (int i = 0; i < k->nparams; i++)
+    nb += is_buffer_param(k->params[i]);
+  LLVMValueRef closure = entry_alloca(g, LLVMArrayType2(g->ptr, (uint64_t)(nb + g->nscope) + 1),
+                                      "closure");
+  int q = 0;
+  for (int i = 0; i < k->nparams; i++) {
+    if (!is_buffer_param(k->params[i]))
+      continue;
+    LLVMValueRef idx = LLVMConstInt(g->i64, (unsigned long long)q++, 0);
+    LLVMBuildStore(g->b, g->bufval[k->params[i]->id],
+                   LLVMBuildInBoundsGEP2(g->b, g->ptr, closure, &idx, 1, ""));
+  }
+  for (int i = 0; i < g->nscope; i++) {
+    LLVMValueRef idx = LLVMConstInt(g->i64, (unsigned long long)(q + i), 0);
+    LLVMBuildStore(g->b, var_value(g, g->scope[i]),
+                   LLVMBuildInBoundsGEP2(g->b, g->ptr, closure, &idx, 1, ""));
+  }
+  parallel_call(g, g->exec, outline(g, k, s), closure, s->extent);
 }
 
 static LLVMValueRef const_global(cg *g, const char *name, LLVMValueRef init,
