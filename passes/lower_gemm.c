@@ -157,12 +157,12 @@ static dlc_lstmt *micro(dlc_gemm *G, tile *t) {
   return s;
 }
 
-/* One tile dimension (rows or columns): a loop over the full tiles, then
- * the remainder tile; each sets t's index and extent and nests the next
- * level inside. */
-static dlc_lstmt *level(dlc_gemm *G, tile *t, int lv, dlc_loop_kind kind);
+/* Each level of the tile nest makes its loops and calls the next. */
+typedef dlc_lstmt *(*inner_fn)(dlc_gemm *G, tile *t);
 
-static dlc_lstmt *split(dlc_gemm *G, tile *t, int lv, bool rows, dlc_loop_kind kind) {
+/* One tile dimension (rows or columns): a loop over the full tiles, then
+ * the remainder tile; each sets t's index and extent, then inner. */
+static dlc_lstmt *split(dlc_gemm *G, tile *t, bool rows, dlc_loop_kind kind, inner_fn inner) {
   dlc_lmodule *m = G->L->m;
   int64_t ext = rows ? G->M : G->N, T = rows ? MR : NR;
   int64_t full = ext / T, rem = ext % T;
@@ -179,7 +179,7 @@ static dlc_lstmt *split(dlc_gemm *G, tile *t, int lv, bool rows, dlc_loop_kind k
       t->jt = idx;
       t->nr = NR;
     }
-    dlc_lstmt *in = level(G, t, lv + 1, DLC_LOOP_SERIAL);
+    dlc_lstmt *in = inner(G, t);
     dlc_ls_append(&s, v ? dlc_ls_loop(m, v, full, kind, in) : in);
   }
   *t = save;
@@ -191,7 +191,7 @@ static dlc_lstmt *split(dlc_gemm *G, tile *t, int lv, bool rows, dlc_loop_kind k
       t->jt = INT(full);
       t->nr = rem;
     }
-    dlc_ls_append(&s, level(G, t, lv + 1, DLC_LOOP_SERIAL));
+    dlc_ls_append(&s, inner(G, t));
   }
   *t = save;
   return s;
@@ -207,26 +207,9 @@ static int64_t k_block(int64_t K) {
   return KC_MAX;
 }
 
-/* The next level for one K block; with a local B panel, first the copy of
- * this block of the column tile's B into it. */
-static dlc_lstmt *kblock(dlc_gemm *G, tile *t, int lv) {
-  if (!G->bl)
-    return level(G, t, lv + 1, DLC_LOOP_SERIAL);
-  dlc_lmodule *m = G->L->m;
-  dlc_lvar *kk = ivar(G), *c = ivar(G);
-  dlc_lexpr *src = ADD(G->b_off, ADD(MUL(ADD(t->k0, VAR(kk)), INT(G->ldb)),
-                                     ADD(MUL(t->jt, INT(NR)), VAR(c))));
-  dlc_lstmt *s = dlc_ls_loop(
-      m, kk, t->ks, DLC_LOOP_SERIAL,
-      dlc_ls_loop(m, c, t->nr, DLC_LOOP_VECTORIZED,
-                  dlc_ls_store(m, G->bl, ADD(MUL(VAR(kk), INT(NR)), VAR(c)), LOAD(G->B, src))));
-  t->b_local = true;
-  dlc_ls_append(&s, level(G, t, lv + 1, DLC_LOOP_SERIAL));
-  t->b_local = false;
-  return s;
-}
-
-static dlc_lstmt *kblocks(dlc_gemm *G, tile *t, int lv) {
+/* K in blocks: whole blocks in a loop, then the remainder; t gets the
+ * block's start, length and whether it is the first or the last. */
+static dlc_lstmt *kblocks(dlc_gemm *G, tile *t, inner_fn inner) {
   dlc_lmodule *m = G->L->m;
   int64_t KC = k_block(G->K);
   int64_t full = G->K / KC, rem = G->K % KC;
@@ -237,14 +220,14 @@ static dlc_lstmt *kblocks(dlc_gemm *G, tile *t, int lv) {
     t->ks = KC;
     t->first = BOOL(1);
     t->last = BOOL(rem == 0);
-    dlc_ls_append(&s, kblock(G, t, lv));
+    dlc_ls_append(&s, inner(G, t));
   } else if (full) {
     dlc_lvar *v = ivar(G);
     t->k0 = MUL(VAR(v), INT(KC));
     t->ks = KC;
     t->first = dlc_lx_cmp(m, DLC_LX_EQ, VAR(v), INT(0));
     t->last = rem ? BOOL(0) : dlc_lx_cmp(m, DLC_LX_EQ, VAR(v), INT(full - 1));
-    dlc_ls_append(&s, dlc_ls_loop(m, v, full, DLC_LOOP_SERIAL, kblock(G, t, lv)));
+    dlc_ls_append(&s, dlc_ls_loop(m, v, full, DLC_LOOP_SERIAL, inner(G, t)));
   }
   *t = save;
   if (rem) {
@@ -252,28 +235,44 @@ static dlc_lstmt *kblocks(dlc_gemm *G, tile *t, int lv) {
     t->ks = rem;
     t->first = BOOL(full == 0);
     t->last = BOOL(1);
-    dlc_ls_append(&s, kblock(G, t, lv));
+    dlc_ls_append(&s, inner(G, t));
   }
   *t = save;
   return s;
 }
 
-/* The loop order: columns, K blocks, rows (the B panel stays in L1 while
- * the rows pass), or rows first when there are too few column tiles to
- * share among threads. */
 bool dlc_gemm_cols_first(int64_t M, int64_t N) { return N / NR >= 2 || M / MR < 2; }
 
-static dlc_lstmt *level(dlc_gemm *G, tile *t, int lv, dlc_loop_kind kind) {
-  bool cols_first = dlc_gemm_cols_first(G->M, G->N);
-  switch (lv) {
-  case 0: return split(G, t, lv, !cols_first, kind);
-  case 1: return kblocks(G, t, lv);
-  case 2: return split(G, t, lv, cols_first, kind);
-  default: return micro(G, t);
-  }
+/* Column tiles first: for K blocks, for column tiles (shared among
+ * threads): copy the block of B into the thread's panel; for row tiles:
+ * the micro-kernel. A block of A stays in L2 while the column tiles pass,
+ * and each part of B is read once. */
+static dlc_lstmt *cf_rows(dlc_gemm *G, tile *t) { return split(G, t, true, DLC_LOOP_SERIAL, micro); }
+
+static dlc_lstmt *cf_panel(dlc_gemm *G, tile *t) {
+  if (!G->bl)
+    return cf_rows(G, t);
+  dlc_lmodule *m = G->L->m;
+  dlc_lvar *kk = ivar(G), *c = ivar(G);
+  dlc_lexpr *src = ADD(G->b_off, ADD(MUL(ADD(t->k0, VAR(kk)), INT(G->ldb)),
+                                     ADD(MUL(t->jt, INT(NR)), VAR(c))));
+  dlc_lstmt *s = dlc_ls_loop(
+      m, kk, t->ks, DLC_LOOP_SERIAL,
+      dlc_ls_loop(m, c, t->nr, DLC_LOOP_VECTORIZED,
+                  dlc_ls_store(m, G->bl, ADD(MUL(VAR(kk), INT(NR)), VAR(c)), LOAD(G->B, src))));
+  t->b_local = true;
+  dlc_ls_append(&s, cf_rows(G, t));
+  t->b_local = false;
+  return s;
 }
 
-/* The number of floats dlc_gemm_pack_b's layout takes for K x N. */
+static dlc_lstmt *cf_cols(dlc_gemm *G, tile *t) { return split(G, t, false, G->par, cf_panel); }
+
+/* Row tiles first (too few column tiles to share): for row tiles (shared
+ * among threads), for K blocks, for column tiles: the micro-kernel. */
+static dlc_lstmt *rf_cols(dlc_gemm *G, tile *t) { return split(G, t, false, DLC_LOOP_SERIAL, micro); }
+static dlc_lstmt *rf_k(dlc_gemm *G, tile *t) { return kblocks(G, t, rf_cols); }
+
 int64_t dlc_gemm_packed_b_numel(int64_t K, int64_t N) { return (N + NR - 1) / NR * NR * K; }
 
 /* Loops copying B (as G reads it) into panels in `into`, the layout of
@@ -372,6 +371,10 @@ dlc_lstmt *dlc_lower_gemm(dlc_gemm *G, dlc_kernel *k, bool parallel) {
   dlc_kernel_use(k, G->A);
   dlc_kernel_use(k, G->B);
   tile t = {0};
-  dlc_ls_append(&pack, level(G, &t, 0, parallel ? DLC_LOOP_PARALLEL : DLC_LOOP_SERIAL));
+  G->par = parallel ? DLC_LOOP_PARALLEL : DLC_LOOP_SERIAL;
+  if (dlc_gemm_cols_first(G->M, G->N))
+    dlc_ls_append(&pack, kblocks(G, &t, cf_cols));
+  else
+    dlc_ls_append(&pack, split(G, &t, true, G->par, rf_k));
   return pack;
 }

@@ -82,6 +82,7 @@ typedef struct dlc_gemm {
   void *ctx;
   dlc_lbuf *acc; /* set by dlc_lower_gemm: the tile */
   dlc_lbuf *bl;  /* set by dlc_lower_gemm: a thread's panel of B, or NULL */
+  dlc_loop_kind par; /* set by dlc_lower_gemm: the kind of the shared tile loop */
 } dlc_gemm;
 
 /* The tile loops for G, using k's local tile; the outermost tile loop is
