@@ -96,15 +96,20 @@ static dlc_lexpr *c_index(dlc_gemm *G, dlc_lexpr *i, dlc_lexpr *j) {
 
 static dlc_lvar *ivar(dlc_gemm *G) { return dlc_lvar_new(G->L->m, DLC_I64, "i"); }
 
-/* for r (unrolled) for c (vectorized): s(r, c) */
-static dlc_lstmt *over_tile(dlc_gemm *G, tile *t,
-                            dlc_lstmt *(*s)(dlc_gemm *, tile *, dlc_lvar *, dlc_lvar *)) {
+/* for r (unrolled) for c in 0..width (vectorized): s(r, c) */
+static dlc_lstmt *over_tile_w(dlc_gemm *G, tile *t, int64_t width,
+                              dlc_lstmt *(*s)(dlc_gemm *, tile *, dlc_lvar *, dlc_lvar *)) {
   dlc_lvar *r = ivar(G), *c = ivar(G);
   dlc_lmodule *m = G->L->m;
-  dlc_lstmt *in = dlc_ls_loop(m, c, t->nr, DLC_LOOP_VECTORIZED, s(G, t, r, c));
+  dlc_lstmt *in = dlc_ls_loop(m, c, width, DLC_LOOP_VECTORIZED, s(G, t, r, c));
   dlc_lstmt *l = dlc_ls_loop(m, r, t->mr, DLC_LOOP_UNROLLED, in);
   l->unroll = (int)t->mr;
   return l;
+}
+
+static dlc_lstmt *over_tile(dlc_gemm *G, tile *t,
+                            dlc_lstmt *(*s)(dlc_gemm *, tile *, dlc_lvar *, dlc_lvar *)) {
+  return over_tile_w(G, t, t->nr, s);
 }
 
 static dlc_lexpr *acc_at(dlc_gemm *G, dlc_lvar *r, dlc_lvar *c) {
@@ -148,11 +153,28 @@ static dlc_lstmt *s_store(dlc_gemm *G, tile *t, dlc_lvar *r, dlc_lvar *c) {
   return dlc_ls_store(m, G->C, c_index(G, i, j), sel(m, t->last, fin, acc));
 }
 
+static dlc_lstmt *s_zero(dlc_gemm *G, tile *t, dlc_lvar *r, dlc_lvar *c) {
+  (void)t;
+  return dlc_ls_store(G->L->m, G->acc, acc_at(G, r, c), dlc_lx_const(G->L->m, G->C->type.dtype, 0));
+}
+
+/* Lanes of a vector: a narrow last column tile is computed as wide as the
+ * next multiple of this (its extra columns read the zeros or leftovers of
+ * a padded panel and are never stored), so it stays vector code. */
+#define TILE_LANES 16
+
 static dlc_lstmt *micro(dlc_gemm *G, tile *t) {
   dlc_lmodule *m = G->L->m;
-  dlc_lstmt *s = over_tile(G, t, s_init);
+  bool padded = t->b_local || G->b_packed;
+  int64_t wide = padded ? (t->nr + TILE_LANES - 1) / TILE_LANES * TILE_LANES : t->nr;
+  if (wide > NR)
+    wide = NR;
+  dlc_lstmt *s = NULL;
+  if (wide > t->nr)
+    s = over_tile_w(G, t, wide, s_zero);
+  dlc_ls_append(&s, over_tile(G, t, s_init));
   t->k = ivar(G);
-  dlc_ls_append(&s, dlc_ls_loop(m, t->k, t->ks, DLC_LOOP_SERIAL, over_tile(G, t, s_fma)));
+  dlc_ls_append(&s, dlc_ls_loop(m, t->k, t->ks, DLC_LOOP_SERIAL, over_tile_w(G, t, wide, s_fma)));
   dlc_ls_append(&s, over_tile(G, t, s_store));
   return s;
 }
