@@ -159,16 +159,20 @@ static dlc_lstmt *s_zero(dlc_gemm *G, tile *t, dlc_lvar *r, dlc_lvar *c) {
 }
 
 /* Lanes of a vector: a narrow last column tile is computed as wide as the
- * next multiple of this (its extra columns read the zeros or leftovers of
- * a padded panel and are never stored), so it stays vector code. */
+ * next multiple of this (its extra columns read the zero padding of a
+ * panel and are never stored), so it stays vector code. */
 #define TILE_LANES 16
+
+static int64_t tile_wide(dlc_gemm *G, tile *t) {
+  if (!t->b_local && !G->b_packed)
+    return t->nr;
+  int64_t wide = (t->nr + TILE_LANES - 1) / TILE_LANES * TILE_LANES;
+  return wide > NR ? NR : wide;
+}
 
 static dlc_lstmt *micro(dlc_gemm *G, tile *t) {
   dlc_lmodule *m = G->L->m;
-  bool padded = t->b_local || G->b_packed;
-  int64_t wide = padded ? (t->nr + TILE_LANES - 1) / TILE_LANES * TILE_LANES : t->nr;
-  if (wide > NR)
-    wide = NR;
+  int64_t wide = tile_wide(G, t);
   dlc_lstmt *s = NULL;
   if (wide > t->nr)
     s = over_tile_w(G, t, wide, s_zero);
@@ -278,11 +282,19 @@ static dlc_lstmt *cf_panel(dlc_gemm *G, tile *t) {
   dlc_lvar *kk = ivar(G), *c = ivar(G);
   dlc_lexpr *src = ADD(G->b_off, ADD(MUL(ADD(t->k0, VAR(kk)), INT(G->ldb)),
                                      ADD(MUL(t->jt, INT(NR)), VAR(c))));
-  dlc_lstmt *s = dlc_ls_loop(
-      m, kk, t->ks, DLC_LOOP_SERIAL,
-      dlc_ls_loop(m, c, t->nr, DLC_LOOP_VECTORIZED,
-                  dlc_ls_store(m, G->bl, ADD(MUL(VAR(kk), INT(NR)), VAR(c)), LOAD(G->B, src))));
+  dlc_lstmt *copy = dlc_ls_loop(m, c, t->nr, DLC_LOOP_VECTORIZED,
+                                dlc_ls_store(m, G->bl, ADD(MUL(VAR(kk), INT(NR)), VAR(c)),
+                                             LOAD(G->B, src)));
   t->b_local = true;
+  int64_t wide = tile_wide(G, t);
+  if (wide > t->nr) { /* zeros, not stack leftovers (denormals are slow) */
+    dlc_lvar *z = ivar(G);
+    dlc_ls_append(&copy, dlc_ls_loop(m, z, wide - t->nr, DLC_LOOP_VECTORIZED,
+                                     dlc_ls_store(m, G->bl,
+                                                  ADD(MUL(VAR(kk), INT(NR)), ADD(INT(t->nr), VAR(z))),
+                                                  CONST(G->bl->type.dtype, 0))));
+  }
+  dlc_lstmt *s = dlc_ls_loop(m, kk, t->ks, DLC_LOOP_SERIAL, copy);
   dlc_ls_append(&s, cf_rows(G, t));
   t->b_local = false;
   return s;

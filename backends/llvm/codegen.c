@@ -376,15 +376,40 @@ static LLVMValueRef lane_ptrs(cg *g, const dlc_lbuf *b, const dlc_lexpr *index) 
   return LLVMBuildInBoundsGEP2(g->b, ty(g, b->type.dtype), g->bufval[b->id], &idx, 1, "");
 }
 
+/* Lanes at a small constant stride (a stride-2 convolution or pooling
+ * window): one wide load of the span, every stride-th element picked by a
+ * shuffle, which is far cheaper than a gather. The load is masked to end
+ * at the last element used, so it never reads past what a gather would. */
+static LLVMValueRef strided_load(cg *g, const dlc_lexpr *e, int stride) {
+  unsigned n = (unsigned)(g->lanes * stride), used = (unsigned)((g->lanes - 1) * stride + 1);
+  LLVMTypeRef st = ty(g, e->dtype), wt = LLVMVectorType(st, n);
+  LLVMValueRef bits[256], pick[64];
+  DLC_ASSERT(n <= 256);
+  for (unsigned i = 0; i < n; i++)
+    bits[i] = LLVMConstInt(g->i1, i < used, 0);
+  for (int i = 0; i < g->lanes; i++)
+    pick[i] = LLVMConstInt(g->i32, (unsigned long long)(i * stride), 0);
+  LLVMTypeRef tys[2] = {wt, g->ptr};
+  LLVMValueRef args[4] = {elem_ptr(g, e->buf, expr(g, e->a[0])),
+                          LLVMConstInt(g->i32, dlc_dtype_size(e->dtype), 0),
+                          LLVMConstVector(bits, n), LLVMGetPoison(wt)};
+  LLVMValueRef wide = intrinsic2(g, "llvm.masked.load", tys, 2, 4, args);
+  return LLVMBuildShuffleVector(g->b, wide, LLVMGetPoison(wt),
+                                LLVMConstVector(pick, (unsigned)g->lanes), "");
+}
+
 static LLVMValueRef vload(cg *g, const dlc_lexpr *e) {
   LLVMTypeRef st = ty(g, e->dtype), vt = vec(g, st);
   unsigned align = (unsigned)dlc_dtype_size(e->dtype);
   int64_t coef;
-  if (affine(g, e->a[0], &coef) && coef == 1) {
+  bool aff = affine(g, e->a[0], &coef);
+  if (aff && coef == 1) {
     LLVMValueRef l = LLVMBuildLoad2(g->b, vt, elem_ptr(g, e->buf, expr(g, e->a[0])), "");
     LLVMSetAlignment(l, align);
     return l;
   }
+  if (aff && coef >= 2 && coef <= 4)
+    return strided_load(g, e, (int)coef);
   LLVMTypeRef tys[2] = {vt, LLVMVectorType(g->ptr, (unsigned)g->lanes)};
   LLVMValueRef args[4] = {lane_ptrs(g, e->buf, e->a[0]), LLVMConstInt(g->i32, align, 0),
                           all_true(g), LLVMGetPoison(vt)};
