@@ -376,18 +376,43 @@ void dlc_lower_pool(lower *L, const dlc_node *n, dlc_kernel *k) {
   dlc_lexpr *pad_value = is_max ? dlc_lx_lowest(m, dt) : CONST(dt, 0);
   dlc_lstmt *s = dlc_ls_loop(m, vow, OW, DLC_LOOP_VECTORIZED,
                              dlc_ls_store(m, Y, Y_AT(vow), pad_value));
-  dlc_lexpr *iw = ADD(SUB(MUL(VAR(vow2), INT(a->stride[1])), INT(a->pad[1])), VAR(vq));
-  dlc_lexpr *xi = ADD(MUL(ADD(MUL(VAR(vnc), INT(H)), dlc_lower_clamp(m, VAR(ih), H)), INT(W)),
-                      dlc_lower_clamp(m, iw, W));
-  dlc_lexpr *inside = AND(dlc_lower_in_range(m, VAR(ih), H), dlc_lower_in_range(m, iw, W));
-  dlc_lexpr *xv = dlc_lx_select(m, inside, LOAD(X, xi), is_max ? dlc_lx_lowest(m, dt) : CONST(dt, 0));
-  dlc_lexpr *upd = is_max ? dlc_lx_binary(m, DLC_LX_MAX, LOAD(Y, Y_AT(vow2)), xv)
-                          : ADD(LOAD(Y, Y_AT(vow2)), xv);
   dlc_lstmt *pbody = dlc_ls_assign(
       m, ih, ADD(SUB(MUL(VAR(voh), INT(a->stride[0])), INT(a->pad[0])), VAR(vp)));
-  pbody->next = dlc_ls_loop(m, vq, kW, DLC_LOOP_SERIAL,
-                            dlc_ls_loop(m, vow2, OW, DLC_LOOP_VECTORIZED,
-                                        dlc_ls_store(m, Y, Y_AT(vow2), upd)));
+  /* Each window column q is three runs of ow: where the column falls in
+   * the left padding, inside x, and in the right padding. Inside, the
+   * input column is ow*stride + q - pad with no test, so the loads stay
+   * vector loads; only the row test (the same for every ow) remains. */
+  (void)vq;
+  (void)vow2;
+  int64_t sw = a->stride[1], pw = a->pad[1];
+  for (int64_t q = 0; q < kW; q++) {
+    int64_t lo = pw - q > 0 ? (pw - q + sw - 1) / sw : 0;
+    int64_t hi = W - 1 + pw - q >= 0 ? (W - 1 + pw - q) / sw + 1 : 0;
+    lo = lo > OW ? OW : lo;
+    hi = hi > OW ? OW : hi < lo ? lo : hi;
+    int64_t start[3] = {0, lo, hi}, len[3] = {lo, hi - lo, OW - hi};
+    for (int part = 0; part < 3; part++) {
+      if (!len[part])
+        continue;
+      dlc_lvar *v = dlc_lvar_new(m, DLC_I64, "i");
+      dlc_lexpr *ow = ADD(INT(start[part]), VAR(v));
+      dlc_lexpr *iw = ADD(MUL(ow, INT(sw)), INT(q - pw));
+      dlc_lexpr *row = MUL(ADD(MUL(VAR(vnc), INT(H)), dlc_lower_clamp(m, VAR(ih), H)), INT(W));
+      dlc_lexpr *inside = dlc_lower_in_range(m, VAR(ih), H);
+      dlc_lexpr *xi;
+      if (part == 1) {
+        xi = ADD(row, iw);
+      } else {
+        xi = ADD(row, dlc_lower_clamp(m, iw, W));
+        inside = AND(inside, dlc_lower_in_range(m, iw, W));
+      }
+      dlc_lexpr *xv = dlc_lx_select(m, inside, LOAD(X, xi), is_max ? dlc_lx_lowest(m, dt) : CONST(dt, 0));
+      dlc_lexpr *yi = ADD(MUL(ADD(MUL(VAR(vnc), INT(OH)), VAR(voh)), INT(OW)), ow);
+      dlc_lexpr *upd = is_max ? dlc_lx_binary(m, DLC_LX_MAX, LOAD(Y, yi), xv) : ADD(LOAD(Y, yi), xv);
+      dlc_ls_append(&pbody, dlc_ls_loop(m, v, len[part], DLC_LOOP_VECTORIZED,
+                                        dlc_ls_store(m, Y, yi, upd)));
+    }
+  }
   dlc_ls_append(&s, dlc_ls_loop(m, vp, kH, DLC_LOOP_SERIAL, pbody));
   if (!is_max) {
     /* divide by the window size, or by the part of it inside x */
