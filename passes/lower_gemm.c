@@ -302,10 +302,11 @@ static dlc_lstmt *cf_panel(dlc_gemm *G, tile *t) {
 
 static dlc_lstmt *cf_cols(dlc_gemm *G, tile *t) { return split(G, t, false, G->par, cf_panel); }
 
-/* Row tiles first (too few column tiles to share): for row tiles (shared
- * among threads), for K blocks, for column tiles: the micro-kernel. */
+/* Row tiles first (too few column tiles to share): for K blocks, for row
+ * tiles (shared among threads), for column tiles: the micro-kernel. The
+ * block of packed B stays in cache while every row tile passes over it. */
 static dlc_lstmt *rf_cols(dlc_gemm *G, tile *t) { return split(G, t, false, DLC_LOOP_SERIAL, micro); }
-static dlc_lstmt *rf_k(dlc_gemm *G, tile *t) { return kblocks(G, t, rf_cols); }
+static dlc_lstmt *rf_rows(dlc_gemm *G, tile *t) { return split(G, t, true, G->par, rf_cols); }
 
 int64_t dlc_gemm_packed_b_numel(int64_t K, int64_t N) { return (N + NR - 1) / NR * NR * K; }
 
@@ -409,6 +410,6 @@ dlc_lstmt *dlc_lower_gemm(dlc_gemm *G, dlc_kernel *k, bool parallel) {
   if (dlc_gemm_cols_first(G->M, G->N))
     dlc_ls_append(&pack, kblocks(G, &t, cf_cols));
   else
-    dlc_ls_append(&pack, split(G, &t, true, G->par, rf_k));
+    dlc_ls_append(&pack, kblocks(G, &t, rf_rows));
   return pack;
 }
