@@ -28,7 +28,11 @@ static bool is_gemm(const dlc_node *n) {
   return n->op == DLC_OP_MATMUL || dlc_lower_conv_is_gemm(n);
 }
 
-static bool can_root(const dlc_node *n) { return is_gemm(n) || elementwise(n); }
+/* Roots: matrix products and convolutions (their tiles or finished rows
+ * take the chain), and elementwise operators. */
+static bool can_root(const dlc_node *n) {
+  return is_gemm(n) || n->op == DLC_OP_CONV2D || elementwise(n);
+}
 
 /* Whether operand t of a node fused into a convolution can be read from a
  * tile: constant over the spatial dims, or covering them whole. */
@@ -43,7 +47,8 @@ static bool can_follow(const dlc_node *root, const dlc_node *cur, const dlc_node
   if (!elementwise(next) || !dlc_type_equal(&next->type, &root->type) ||
       next->fused_into)
     return false;
-  if (is_gemm(root) && next->type.dtype != root->type.dtype)
+  /* products and convolutions accumulate in the chain's buffer */
+  if ((is_gemm(root) || root->op == DLC_OP_CONV2D) && next->type.dtype != root->type.dtype)
     return false;
   for (int i = 0; i < next->nin; i++) {
     const dlc_node *o = next->in[i];
@@ -53,7 +58,7 @@ static bool can_follow(const dlc_node *root, const dlc_node *cur, const dlc_node
      * and constants always do) */
     if (pos[o->id] > pos[root->id] && dlc_ops[o->op].kind != DLC_KIND_SOURCE)
       return false;
-    if (root->op == DLC_OP_CONV2D && !conv_operand_ok(&o->type, &root->type))
+    if (is_gemm(root) && root->op == DLC_OP_CONV2D && !conv_operand_ok(&o->type, &root->type))
       return false;
     if (!dlc_lower_matmul_operand_ok(root, &o->type))
       return false;

@@ -289,6 +289,18 @@ static void lower_conv_gemm(lower *L, const dlc_node *n, dlc_kernel *k, dlc_lstm
   k->body = s;
 }
 
+/* A chain fused into a direct convolution reads its operands at the
+ * output element (n, m, oh, ow). */
+typedef struct direct_at {
+  lower *L;
+  dlc_lexpr *coords[4];
+} direct_at;
+
+static dlc_lexpr *direct_index(void *ctx, const dlc_type *t) {
+  direct_at *a = ctx;
+  return dlc_lower_bcast_at(a->L, t, 4, a->coords);
+}
+
 void dlc_lower_conv(lower *L, const dlc_node *n, dlc_kernel *k) {
   dlc_lmodule *m = L->m;
   const dlc_type *tw = &n->in[1]->type, *ty = &n->type;
@@ -340,6 +352,14 @@ void dlc_lower_conv(lower *L, const dlc_node *n, dlc_kernel *k) {
   pbody->next = dlc_ls_loop(m, vq, kW, DLC_LOOP_SERIAL, qbody);
   dlc_lstmt *cbody = dlc_ls_loop(m, vp, kH, DLC_LOOP_SERIAL, pbody);
   init->next = dlc_ls_loop(m, vc, Cg, DLC_LOOP_SERIAL, cbody);
+  if (L->nchain) { /* the fused chain, over each finished row */
+    dlc_lvar *vow4 = dlc_lvar_new(m, DLC_I64, "i");
+    direct_at *at = dlc_arena_alloc(m->arena, sizeof *at);
+    *at = (direct_at){.L = L, .coords = {VAR(vn), mm, VAR(voh), VAR(vow4)}};
+    init->next->next = dlc_ls_loop(
+        m, vow4, OW, DLC_LOOP_VECTORIZED,
+        dlc_ls_store(m, Y, Y_AT(vow4), dlc_lower_chain(L, LOAD(Y, Y_AT(vow4)), direct_index, at)));
+  }
 #undef Y_AT
   dlc_lstmt *body = dlc_ls_loop(m, voh, OH, DLC_LOOP_SERIAL, init);
   body = dlc_ls_loop(m, vmi, Mg, DLC_LOOP_SERIAL, body);

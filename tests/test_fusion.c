@@ -565,7 +565,8 @@ START_TEST(fuse_conv_operands) {
   /* Which operands a convolution's tiles can read: constant over H and W
    * ([1,4,5,5] is whole over them, with batch broadcast; a scalar) fuse;
    * varying along H only ([1,1,5,1]) or W only ([5]) do not. A conv2d that
-   * is not a matrix product (weights an input; groups > 1) fuses nothing. */
+   * is not a matrix product (weights an input; groups > 1) takes any chain
+   * on its finished rows. */
   dlc_node *x = in("x", ty(DLC_F32, 4, 2, 4, 5, 5));
   dlc_node *h = in("h", ty(DLC_F32, 4, 1, 1, 5, 1));
   dlc_node *wv = in("wv", ty(DLC_F32, 1, 5));
@@ -603,10 +604,10 @@ START_TEST(fuse_conv_operands) {
                "  %%6 = conv2d(x, w, %s"
                "  %%7 = maximum(%%6, k) : f32[2,4,5,5]  ; fused into %%6\n"
                "  %%8 = conv2d(x, win, %s"
-               "  %%9 = relu(%%8) : f32[2,4,5,5]\n"
+               "  %%9 = relu(%%8) : f32[2,4,5,5]  ; fused into %%8\n"
                "  %%10 = conv2d(x, wd, stride=[1,1], pad=[1,1,1,1], dilation=[1,1], groups=4) "
                ": f32[2,4,5,5]\n"
-               "  %%11 = relu(%%10) : f32[2,4,5,5]\n"
+               "  %%11 = relu(%%10) : f32[2,4,5,5]  ; fused into %%10\n"
                "  output a = %%1\n"
                "  output b = %%3\n"
                "  output c = %%5\n"
@@ -991,8 +992,8 @@ static const ecase cases[] = {
      "k5_conv2d+sub",
      -1, 1, R},
     {"conv_not_gemm",
-     /* groups > 1 and depthwise take the direct path: fold_bn still
-      * applies, fuse does not; weights given as an input likewise */
+     /* groups > 1 and depthwise take the direct path, which applies the
+      * fused chain to each finished row; weights given as an input likewise */
      "input x : f32[2,8,11,10]\nweight wg : f32[6,4,3,3] = random(seed=1, scale=0.3)\n"
      "weight wd : f32[8,1,3,3] = random(seed=2)\nweight bd : f32[8] = random(seed=3)\n"
      "weight s : f32[8] = random(seed=4)\nweight bb : f32[8] = random(seed=5)\n"
@@ -1000,7 +1001,7 @@ static const ecase cases[] = {
      "output a = relu(conv2d(x, wg, groups=2, stride=2, pad=1))\n"
      "output b = relu(batch_norm(conv2d(x, wd, bd, groups=8, pad=1), s, bb, mu, v)) + x\n"
      "output c = relu(conv2d(x, wi))",
-     "k0_conv2d k1_relu k2_conv2d k3_relu+add k4_conv2d k5_relu", -1, 1, R},
+     "k0_conv2d+relu k1_conv2d+relu+add k2_conv2d+relu", -1, 1, R},
     /* ---- elementwise chains: flat (same shapes) and nested (broadcast) ---- */
     {"ew_flat",
      "input a1 : f32[1]\ninput b1 : f32[1]\ninput a15 : f32[15]\ninput b15 : f32[15]\n"
