@@ -71,6 +71,11 @@ typedef struct tile {
   dlc_lexpr *first, *last; /* bools: the first / last block of K */
   dlc_lvar *k;        /* the index within the block */
   bool b_local;       /* B is read from the block's panel in G->bl */
+  /* column-first order: the block of row tiles being passed over: full
+   * tiles it0 .. it0+nit-1, then the remainder tile if `rem_rows` */
+  dlc_lexpr *it0;
+  int64_t nit;
+  bool rem_rows;
 } tile;
 
 static dlc_lexpr *a_at(dlc_gemm *G, tile *t, dlc_lexpr *r, dlc_lexpr *k) {
@@ -273,7 +278,26 @@ bool dlc_gemm_cols_first(int64_t M, int64_t N) { return N / NR >= 2 || M / MR < 
  * threads): copy the block of B into the thread's panel; for row tiles:
  * the micro-kernel. A block of A stays in L2 while the column tiles pass,
  * and each part of B is read once. */
-static dlc_lstmt *cf_rows(dlc_gemm *G, tile *t) { return split(G, t, true, DLC_LOOP_SERIAL, micro); }
+static dlc_lstmt *cf_rows(dlc_gemm *G, tile *t) {
+  dlc_lmodule *m = G->L->m;
+  dlc_lstmt *s = NULL;
+  tile save = *t;
+  if (t->nit) {
+    dlc_lvar *v = t->nit > 1 ? ivar(G) : NULL;
+    t->it = v ? ADD(t->it0, VAR(v)) : t->it0;
+    t->mr = MR;
+    dlc_lstmt *in = micro(G, t);
+    dlc_ls_append(&s, v ? dlc_ls_loop(m, v, t->nit, DLC_LOOP_SERIAL, in) : in);
+  }
+  *t = save;
+  if (t->rem_rows) {
+    t->it = INT(G->M / MR);
+    t->mr = G->M % MR;
+    dlc_ls_append(&s, micro(G, t));
+  }
+  *t = save;
+  return s;
+}
 
 static dlc_lstmt *cf_panel(dlc_gemm *G, tile *t) {
   if (!G->bl)
@@ -301,6 +325,37 @@ static dlc_lstmt *cf_panel(dlc_gemm *G, tile *t) {
 }
 
 static dlc_lstmt *cf_cols(dlc_gemm *G, tile *t) { return split(G, t, false, G->par, cf_panel); }
+
+/* Rows in blocks of MC_TILES tiles, so that the block of A the column tiles
+ * pass over stays in L2 (each column tile's panel is copied once per block). */
+#define MC_TILES 32
+
+static dlc_lstmt *cf_mblocks(dlc_gemm *G, tile *t) {
+  dlc_lmodule *m = G->L->m;
+  int64_t full = G->M / MR, nblk = full / MC_TILES, left = full % MC_TILES;
+  bool rem = G->M % MR != 0;
+  dlc_lstmt *s = NULL;
+  tile save = *t;
+  if (nblk) {
+    dlc_lvar *v = nblk > 1 ? ivar(G) : NULL;
+    t->it0 = v ? MUL(VAR(v), INT(MC_TILES)) : INT(0);
+    t->nit = MC_TILES;
+    t->rem_rows = nblk == 1 && !left && rem;
+    dlc_lstmt *in = cf_cols(G, t);
+    dlc_ls_append(&s, v ? dlc_ls_loop(m, v, nblk, DLC_LOOP_SERIAL, in) : in);
+    if (t->rem_rows)
+      rem = false;
+  }
+  *t = save;
+  if (left || rem) {
+    t->it0 = INT(nblk * MC_TILES);
+    t->nit = left;
+    t->rem_rows = rem;
+    dlc_ls_append(&s, cf_cols(G, t));
+  }
+  *t = save;
+  return s;
+}
 
 /* Row tiles first (too few column tiles to share): for K blocks, for row
  * tiles (shared among threads), for column tiles: the micro-kernel. The
@@ -408,7 +463,7 @@ dlc_lstmt *dlc_lower_gemm(dlc_gemm *G, dlc_kernel *k, bool parallel) {
   tile t = {0};
   G->par = parallel ? DLC_LOOP_PARALLEL : DLC_LOOP_SERIAL;
   if (dlc_gemm_cols_first(G->M, G->N))
-    dlc_ls_append(&pack, kblocks(G, &t, cf_cols));
+    dlc_ls_append(&pack, kblocks(G, &t, cf_mblocks));
   else
     dlc_ls_append(&pack, kblocks(G, &t, rf_rows));
   return pack;
