@@ -96,7 +96,7 @@ static dlc_lexpr *b_at(dlc_gemm *G, tile *t, dlc_lexpr *k, dlc_lexpr *c) {
 
 static dlc_lexpr *c_index(dlc_gemm *G, dlc_lexpr *i, dlc_lexpr *j) {
   dlc_lmodule *m = G->L->m;
-  return ADD(G->c_off, ADD(MUL(i, INT(G->N)), j));
+  return ADD(G->c_off, ADD(MUL(i, INT(G->ldc ? G->ldc : G->N)), j));
 }
 
 static dlc_lvar *ivar(dlc_gemm *G) { return dlc_lvar_new(G->L->m, DLC_I64, "i"); }

@@ -64,12 +64,12 @@ dlc_lexpr *dlc_lower_clamp(dlc_lmodule *m, dlc_lexpr *i, int64_t n);
 #define DLC_GEMM_MR 8
 #define DLC_GEMM_NR 48
 
-/* C[c_off + i*N + j] = epilogue(sum over k of A(i, k) B(k, j)), where A is
+/* C[c_off + i*ldc + j] = epilogue(sum over k of A(i, k) B(k, j)), where A is
  * A[a_off + i*lda + k] or, when a_packed, panels from dlc_gemm_pack_a (the
  * same for every batch), and likewise B[b_off + k*ldb + j] or packed. */
 typedef struct dlc_gemm {
   lower *L;
-  int64_t M, N, K, lda, ldb; /* lda, ldb: 0 means K, N */
+  int64_t M, N, K, lda, ldb, ldc; /* lda, ldb, ldc: 0 means K, N, N */
   dlc_lbuf *A, *B, *C;
   dlc_lexpr *a_off, *b_off, *c_off;
   bool a_packed, b_packed;

@@ -200,15 +200,41 @@ bool dlc_lower_conv_is_gemm(const dlc_node *n) {
          (n->in[1]->op == DLC_OP_WEIGHT || n->in[1]->op == DLC_OP_CONST) && n->type.dtype == DLC_F32;
 }
 
+/* The im2col matrix is made a chunk of output rows at a time, each chunk
+ * small enough (Kc x rows*OW values in half of L2) that the product reads
+ * it from cache. A chunk keeps at least two column tiles; a short last
+ * chunk joins the one before. Sets the rows per chunk and of the last. */
+#define COL_CHUNK_BYTES ((int64_t)512 * 1024)
+
+static void conv_chunks(const dlc_node *n, int64_t *rows, int64_t *last) {
+  const dlc_type *tw = &n->in[1]->type;
+  int64_t Kc = tw->dims[1] * tw->dims[2] * tw->dims[3];
+  int64_t OH = n->type.dims[2], OW = n->type.dims[3];
+  int64_t r = COL_CHUNK_BYTES / (Kc * OW * (int64_t)dlc_dtype_size(n->type.dtype));
+  int64_t min_rows = (2 * DLC_GEMM_NR + OW - 1) / OW;
+  if (r < min_rows)
+    r = min_rows;
+  if (r >= OH) {
+    *rows = *last = OH;
+    return;
+  }
+  *rows = r;
+  *last = OH % r ? OH % r : r;
+  if (*last < min_rows) /* too short alone: it joins the chunk before */
+    *last += r;
+}
+
 dlc_type dlc_lower_conv_col(const dlc_node *n) {
   dlc_type t = {0};
   if (!dlc_lower_conv_is_gemm(n) || conv_is_pointwise(n))
     return t;
   const dlc_type *tw = &n->in[1]->type;
+  int64_t rows, last;
+  conv_chunks(n, &rows, &last);
   t.dtype = n->type.dtype;
   t.rank = 2;
   t.dims[0] = tw->dims[1] * tw->dims[2] * tw->dims[3];
-  t.dims[1] = n->type.dims[2] * n->type.dims[3];
+  t.dims[1] = (rows > last ? rows : last) * n->type.dims[3];
   return t;
 }
 
@@ -217,6 +243,7 @@ typedef struct conv_epi {
   dlc_lbuf *bias;
   const dlc_type *out;
   int64_t img;
+  int64_t p0;       /* the first position of the current chunk */
   dlc_lexpr *i, *j; /* the element: channel i, position j = oh*OW + ow */
 } conv_epi;
 
@@ -240,7 +267,7 @@ static dlc_lexpr *conv_bias(void *ctx, dlc_lexpr *acc, dlc_lexpr *i, dlc_lexpr *
   dlc_lmodule *m = e->L->m;
   dlc_lexpr *v = e->bias ? ADD(acc, LOAD(e->bias, i)) : acc;
   e->i = i;
-  e->j = j;
+  e->j = ADD(INT(e->p0), j);
   return dlc_lower_chain(e->L, v, conv_index, e);
 }
 
@@ -257,35 +284,43 @@ static void lower_conv_gemm(lower *L, const dlc_node *n, dlc_kernel *k, dlc_lstm
   dlc_lbuf *Wp = dlc_gemm_pack_a(L, Wb, M, Kc);
   dlc_lbuf *col = L->scratch2;
   dlc_lstmt *s = prologue;
-  /* one image at a time, so that col is one image's worth */
-  for (int64_t img = 0; img < N; img++) {
-    conv_epi *epi = dlc_arena_alloc(m->arena, sizeof *epi);
-    *epi = (conv_epi){.L = L, .bias = bias, .out = ty, .img = img};
-    dlc_gemm G = {
-        .L = L, .M = M, .N = P, .K = Kc, .A = Wp, .a_packed = true,
-        .B = col ? col : X, .b_off = INT(col ? 0 : img * C * H * W),
-        .C = L->buf[n->id], .c_off = INT(img * M * P), .a_off = INT(0),
-        .epilogue = conv_bias, .ctx = epi, .pack_into = L->scratch3,
-    };
-    if (col) {
-      dlc_kernel_use(k, col);
-      dlc_lvar *vc = dlc_lvar_new(m, DLC_I64, "i"), *vp = dlc_lvar_new(m, DLC_I64, "i"),
-               *vq = dlc_lvar_new(m, DLC_I64, "i"), *voh = dlc_lvar_new(m, DLC_I64, "i"),
-               *vow = dlc_lvar_new(m, DLC_I64, "i");
-      dlc_lexpr *row = ADD(MUL(ADD(MUL(VAR(vc), INT(kH)), VAR(vp)), INT(kW)), VAR(vq));
-      dlc_lexpr *dst = ADD(MUL(row, INT(P)), ADD(MUL(VAR(voh), INT(OW)), VAR(vow)));
-      dlc_lexpr *ih = ADD(MUL(VAR(voh), INT(a->stride[0])), MUL(VAR(vp), INT(a->dilation[0])));
-      dlc_lexpr *iw = ADD(MUL(VAR(vow), INT(a->stride[1])), MUL(VAR(vq), INT(a->dilation[1])));
-      dlc_lexpr *src = ADD(MUL(ADD(MUL(ADD(INT(img * C), VAR(vc)), INT(H)), ih), INT(W)), iw);
-      dlc_lstmt *cp = dlc_ls_store(m, col, dst, LOAD(X, src));
-      cp = dlc_ls_loop(m, vow, OW, DLC_LOOP_VECTORIZED, cp);
-      cp = dlc_ls_loop(m, voh, OH, DLC_LOOP_SERIAL, cp);
-      cp = dlc_ls_loop(m, vq, kW, DLC_LOOP_SERIAL, cp);
-      cp = dlc_ls_loop(m, vp, kH, DLC_LOOP_SERIAL, cp);
-      dlc_ls_append(&s, dlc_ls_loop(m, vc, C, DLC_LOOP_PARALLEL, cp));
+  int64_t rows, last;
+  conv_chunks(n, &rows, &last);
+  if (!col)
+    rows = last = OH; /* reading x itself: one chunk */
+  int64_t nchunks = col ? (OH - last) / rows + 1 : 1;
+  for (int64_t img = 0; img < N; img++)
+    for (int64_t ch = 0; ch < nchunks; ch++) {
+      /* output rows oh0 .. oh0+R-1: positions p0 .. p0+R*OW-1 */
+      int64_t oh0 = ch * rows, R = ch == nchunks - 1 ? last : rows, p0 = oh0 * OW, CN = R * OW;
+      conv_epi *epi = dlc_arena_alloc(m->arena, sizeof *epi);
+      *epi = (conv_epi){.L = L, .bias = bias, .out = ty, .img = img, .p0 = p0};
+      dlc_gemm G = {
+          .L = L, .M = M, .N = CN, .K = Kc, .ldc = P, .A = Wp, .a_packed = true,
+          .B = col ? col : X, .b_off = INT(col ? 0 : img * C * H * W), .ldb = col ? CN : P,
+          .C = L->buf[n->id], .c_off = INT(img * M * P + p0), .a_off = INT(0),
+          .epilogue = conv_bias, .ctx = epi, .pack_into = L->scratch3,
+      };
+      if (col) {
+        dlc_kernel_use(k, col);
+        dlc_lvar *vc = dlc_lvar_new(m, DLC_I64, "i"), *vp = dlc_lvar_new(m, DLC_I64, "i"),
+                 *vq = dlc_lvar_new(m, DLC_I64, "i"), *voh = dlc_lvar_new(m, DLC_I64, "i"),
+                 *vow = dlc_lvar_new(m, DLC_I64, "i");
+        dlc_lexpr *row = ADD(MUL(ADD(MUL(VAR(vc), INT(kH)), VAR(vp)), INT(kW)), VAR(vq));
+        dlc_lexpr *dst = ADD(MUL(row, INT(CN)), ADD(MUL(VAR(voh), INT(OW)), VAR(vow)));
+        dlc_lexpr *ih = ADD(MUL(ADD(INT(oh0), VAR(voh)), INT(a->stride[0])),
+                            MUL(VAR(vp), INT(a->dilation[0])));
+        dlc_lexpr *iw = ADD(MUL(VAR(vow), INT(a->stride[1])), MUL(VAR(vq), INT(a->dilation[1])));
+        dlc_lexpr *src = ADD(MUL(ADD(MUL(ADD(INT(img * C), VAR(vc)), INT(H)), ih), INT(W)), iw);
+        dlc_lstmt *cp = dlc_ls_store(m, col, dst, LOAD(X, src));
+        cp = dlc_ls_loop(m, vow, OW, DLC_LOOP_VECTORIZED, cp);
+        cp = dlc_ls_loop(m, voh, R, DLC_LOOP_SERIAL, cp);
+        cp = dlc_ls_loop(m, vq, kW, DLC_LOOP_SERIAL, cp);
+        cp = dlc_ls_loop(m, vp, kH, DLC_LOOP_SERIAL, cp);
+        dlc_ls_append(&s, dlc_ls_loop(m, vc, C, DLC_LOOP_PARALLEL, cp));
+      }
+      dlc_ls_append(&s, dlc_lower_gemm(&G, k, true));
     }
-    dlc_ls_append(&s, dlc_lower_gemm(&G, k, true));
-  }
   k->body = s;
 }
 

@@ -433,6 +433,18 @@ static const ecase cases[] = {
      "output c = conv2d(x, w1, stride=2, pad=3)\n",
      "k0_conv2d[w.packed] k1_conv2d[w1.packed]",
      -1, 1, RM},
+    /* im2col in chunks of output rows (Kc * rows * OW floats within 512 KiB):
+     * Kc = 576, OW = 30 gives 7 rows a chunk; OH = 30 ends with 2 rows,
+     * too few alone, so the last chunk has 9; OH = 32 ends with 4 of its own.
+     * Batch 2: chunks per image. */
+    {"conv_chunks",
+     "input x : f32[2,64,30,30]\n"
+     "input y : f32[1,64,32,30]\n"
+     "weight w : f32[16,64,3,3] = random(seed=1, scale=0.1)\n"
+     "weight b : f32[16] = random(seed=2)\n"
+     "output a = relu(conv2d(x, w, b, pad=1))\n"
+     "output c = conv2d(y, w, pad=1) + slice(y, axis=1, start=0, end=16)\n",
+     NULL, -1, 1, RM},
     /* K = 37*1*7 = 259: one block of 256 and 3; K = 64*3*3 = 576: three of 192 */
     {"conv_big_k",
      "input x : f32[1,37,6,11]\n"
