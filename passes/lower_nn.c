@@ -170,15 +170,16 @@ static dlc_lstmt *pad_copy(lower *L, dlc_lbuf *X, dlc_lbuf *P, const dlc_attrs *
   int64_t Hp = tp->dims[2], Wp = tp->dims[3];
   dlc_lvar *z = dlc_lvar_new(m, DLC_I64, "i"), *nc = dlc_lvar_new(m, DLC_I64, "i"),
            *h = dlc_lvar_new(m, DLC_I64, "i"), *w = dlc_lvar_new(m, DLC_I64, "i");
-  dlc_lstmt *zero = dlc_ls_loop(m, z, dlc_type_numel(tp), DLC_LOOP_VECTORIZED,
-                                dlc_ls_store(m, P, VAR(z), CONST(tp->dtype, 0)));
+  /* per plane, so threads share the zeroing too */
+  dlc_lstmt *zero = dlc_ls_loop(m, z, Hp * Wp, DLC_LOOP_VECTORIZED,
+                                dlc_ls_store(m, P, ADD(MUL(VAR(nc), INT(Hp * Wp)), VAR(z)),
+                                             CONST(tp->dtype, 0)));
   dlc_lexpr *dst = ADD(MUL(ADD(MUL(VAR(nc), INT(Hp)), ADD(VAR(h), INT(a->pad[0]))), INT(Wp)),
                        ADD(VAR(w), INT(a->pad[1])));
   dlc_lexpr *src = ADD(MUL(ADD(MUL(VAR(nc), INT(H)), VAR(h)), INT(W)), VAR(w));
   dlc_lstmt *copy = dlc_ls_loop(m, w, W, DLC_LOOP_VECTORIZED, dlc_ls_store(m, P, dst, LOAD(X, src)));
-  copy = dlc_ls_loop(m, h, H, DLC_LOOP_SERIAL, copy);
-  zero->next = dlc_ls_loop(m, nc, NC, DLC_LOOP_PARALLEL, copy);
-  return zero;
+  zero->next = dlc_ls_loop(m, h, H, DLC_LOOP_SERIAL, copy);
+  return dlc_ls_loop(m, nc, NC, DLC_LOOP_PARALLEL, zero);
 }
 
 /* ---- conv2d with one group: a matrix product per image ----
