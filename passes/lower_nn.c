@@ -368,8 +368,13 @@ void dlc_lower_conv(lower *L, const dlc_node *n, dlc_kernel *k) {
   dlc_lexpr *mm = ADD(MUL(VAR(vg), INT(Mg)), VAR(vmi));
   /* y[n, m, oh, ow] */
 #define Y_AT(ow) ADD(MUL(ADD(MUL(ADD(MUL(VAR(vn), INT(M)), mm), INT(OH)), VAR(voh)), INT(OW)), VAR(ow))
+  /* each output row is summed in a local row (registers when short) and
+   * stored once, through the fused chain */
+  dlc_type rt = {.dtype = dt, .rank = 1, .dims = {OW}};
+  dlc_lbuf *racc = dlc_lmodule_add_buf(m, DLC_BUF_LOCAL, "row", &rt);
+  dlc_kernel_use(k, racc);
   dlc_lstmt *init = dlc_ls_loop(m, vow, OW, DLC_LOOP_VECTORIZED,
-                                dlc_ls_store(m, Y, Y_AT(vow), B ? LOAD(B, mm) : CONST(dt, 0)));
+                                dlc_ls_store(m, racc, VAR(vow), B ? LOAD(B, mm) : CONST(dt, 0)));
   /* the start of input row oh*sh + p*dh of channel g*Cg + c */
   dlc_lexpr *chan = ADD(MUL(VAR(vg), INT(Cg)), VAR(vc));
   dlc_lstmt *pbody = dlc_ls_assign(
@@ -379,8 +384,8 @@ void dlc_lower_conv(lower *L, const dlc_node *n, dlc_kernel *k) {
           INT(W)));
   dlc_lexpr *xi = ADD(VAR(xrow), ADD(MUL(VAR(vow2), INT(a->stride[1])),
                                      MUL(VAR(vq), INT(a->dilation[1]))));
-  dlc_lstmt *acc = dlc_ls_store(m, Y, Y_AT(vow2),
-                                ADD(LOAD(Y, Y_AT(vow2)), MUL(VAR(wv), LOAD(X, xi))));
+  dlc_lstmt *acc = dlc_ls_store(m, racc, VAR(vow2),
+                                ADD(LOAD(racc, VAR(vow2)), MUL(VAR(wv), LOAD(X, xi))));
   dlc_lexpr *wi = ADD(MUL(ADD(MUL(ADD(MUL(mm, INT(Cg)), VAR(vc)), INT(kH)), VAR(vp)), INT(kW)),
                       VAR(vq));
   dlc_lstmt *qbody = dlc_ls_assign(m, wv, LOAD(Wb, wi));
@@ -388,13 +393,13 @@ void dlc_lower_conv(lower *L, const dlc_node *n, dlc_kernel *k) {
   pbody->next = dlc_ls_loop(m, vq, kW, DLC_LOOP_SERIAL, qbody);
   dlc_lstmt *cbody = dlc_ls_loop(m, vp, kH, DLC_LOOP_SERIAL, pbody);
   init->next = dlc_ls_loop(m, vc, Cg, DLC_LOOP_SERIAL, cbody);
-  if (L->nchain) { /* the fused chain, over each finished row */
+  {
     dlc_lvar *vow4 = dlc_lvar_new(m, DLC_I64, "i");
     direct_at *at = dlc_arena_alloc(m->arena, sizeof *at);
     *at = (direct_at){.L = L, .coords = {VAR(vn), mm, VAR(voh), VAR(vow4)}};
     init->next->next = dlc_ls_loop(
         m, vow4, OW, DLC_LOOP_VECTORIZED,
-        dlc_ls_store(m, Y, Y_AT(vow4), dlc_lower_chain(L, LOAD(Y, Y_AT(vow4)), direct_index, at)));
+        dlc_ls_store(m, Y, Y_AT(vow4), dlc_lower_chain(L, LOAD(racc, VAR(vow4)), direct_index, at)));
   }
 #undef Y_AT
   dlc_lstmt *body = dlc_ls_loop(m, voh, OH, DLC_LOOP_SERIAL, init);

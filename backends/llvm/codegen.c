@@ -621,7 +621,7 @@ static void vector_loop(cg *g, const dlc_lstmt *s) {
   int64_t nvec = s->extent / g->lanes, done = nvec * g->lanes;
   g->lane = s->var;
   reductions_begin(g, s);
-  if (nvec <= 4) { /* short: unrolled, every index a constant */
+  if (nvec <= 8) { /* short: unrolled, every index a constant */
     for (int64_t u = 0; u < nvec; u++) {
       g->varval[s->var->id] = LLVMConstInt(g->i64, (unsigned long long)(u * g->lanes), 0);
       vector_body(g, s->body);
