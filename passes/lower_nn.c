@@ -244,7 +244,7 @@ typedef struct conv_epi {
   dlc_lbuf *bias;
   const dlc_type *out;
   int64_t img;
-  int64_t p0;       /* the first position of the current chunk */
+  dlc_lexpr *p0;    /* the first position of the current chunk */
   dlc_lexpr *i, *j; /* the element: channel i, position j = oh*OW + ow */
 } conv_epi;
 
@@ -268,7 +268,7 @@ static dlc_lexpr *conv_bias(void *ctx, dlc_lexpr *acc, dlc_lexpr *i, dlc_lexpr *
   dlc_lmodule *m = e->L->m;
   dlc_lexpr *v = e->bias ? ADD(acc, LOAD(e->bias, i)) : acc;
   e->i = i;
-  e->j = ADD(INT(e->p0), j);
+  e->j = ADD(e->p0, j);
   return dlc_lower_chain(e->L, v, conv_index, e);
 }
 
@@ -289,19 +289,26 @@ static void lower_conv_gemm(lower *L, const dlc_node *n, dlc_kernel *k, dlc_lstm
   conv_chunks(n, &rows, &last);
   if (!col)
     rows = last = OH; /* reading x itself: one chunk */
-  int64_t nchunks = col ? (OH - last) / rows + 1 : 1;
+  /* full chunks in a loop, then the last (which may be longer) */
+  int64_t nfull = col ? (OH - last) / rows : 0;
   for (int64_t img = 0; img < N; img++)
-    for (int64_t ch = 0; ch < nchunks; ch++) {
+    for (int part = 0; part < 2; part++) {
+      if (part == 0 && !nfull)
+        continue;
+      dlc_lvar *vch = part == 0 && nfull > 1 ? dlc_lvar_new(m, DLC_I64, "i") : NULL;
+      int64_t R = part ? last : rows, CN = R * OW;
       /* output rows oh0 .. oh0+R-1: positions p0 .. p0+R*OW-1 */
-      int64_t oh0 = ch * rows, R = ch == nchunks - 1 ? last : rows, p0 = oh0 * OW, CN = R * OW;
+      dlc_lexpr *oh0 = part ? INT(nfull * rows) : vch ? MUL(VAR(vch), INT(rows)) : INT(0);
+      dlc_lexpr *p0 = MUL(oh0, INT(OW));
       conv_epi *epi = dlc_arena_alloc(m->arena, sizeof *epi);
       *epi = (conv_epi){.L = L, .bias = bias, .out = ty, .img = img, .p0 = p0};
       dlc_gemm G = {
           .L = L, .M = M, .N = CN, .K = Kc, .ldc = P, .A = Wp, .a_packed = true,
           .B = col ? col : X, .b_off = INT(col ? 0 : img * C * H * W), .ldb = col ? CN : P,
-          .C = L->buf[n->id], .c_off = INT(img * M * P + p0), .a_off = INT(0),
+          .C = L->buf[n->id], .c_off = ADD(INT(img * M * P), p0), .a_off = INT(0),
           .epilogue = conv_bias, .ctx = epi, .pack_into = L->scratch3,
       };
+      dlc_lstmt *cs = NULL;
       if (col) {
         dlc_kernel_use(k, col);
         dlc_lvar *vc = dlc_lvar_new(m, DLC_I64, "i"), *vp = dlc_lvar_new(m, DLC_I64, "i"),
@@ -309,7 +316,7 @@ static void lower_conv_gemm(lower *L, const dlc_node *n, dlc_kernel *k, dlc_lstm
                  *vow = dlc_lvar_new(m, DLC_I64, "i");
         dlc_lexpr *row = ADD(MUL(ADD(MUL(VAR(vc), INT(kH)), VAR(vp)), INT(kW)), VAR(vq));
         dlc_lexpr *dst = ADD(MUL(row, INT(CN)), ADD(MUL(VAR(voh), INT(OW)), VAR(vow)));
-        dlc_lexpr *ih = ADD(MUL(ADD(INT(oh0), VAR(voh)), INT(a->stride[0])),
+        dlc_lexpr *ih = ADD(MUL(ADD(oh0, VAR(voh)), INT(a->stride[0])),
                             MUL(VAR(vp), INT(a->dilation[0])));
         dlc_lexpr *iw = ADD(MUL(VAR(vow), INT(a->stride[1])), MUL(VAR(vq), INT(a->dilation[1])));
         dlc_lexpr *src = ADD(MUL(ADD(MUL(ADD(INT(img * C), VAR(vc)), INT(H)), ih), INT(W)), iw);
@@ -318,9 +325,10 @@ static void lower_conv_gemm(lower *L, const dlc_node *n, dlc_kernel *k, dlc_lstm
         cp = dlc_ls_loop(m, voh, R, DLC_LOOP_SERIAL, cp);
         cp = dlc_ls_loop(m, vq, kW, DLC_LOOP_SERIAL, cp);
         cp = dlc_ls_loop(m, vp, kH, DLC_LOOP_SERIAL, cp);
-        dlc_ls_append(&s, dlc_ls_loop(m, vc, C, DLC_LOOP_PARALLEL, cp));
+        dlc_ls_append(&cs, dlc_ls_loop(m, vc, C, DLC_LOOP_PARALLEL, cp));
       }
-      dlc_ls_append(&s, dlc_lower_gemm(&G, k, true));
+      dlc_ls_append(&cs, dlc_lower_gemm(&G, k, true));
+      dlc_ls_append(&s, vch ? dlc_ls_loop(m, vch, nfull, DLC_LOOP_SERIAL, cs) : cs);
     }
   k->body = s;
 }

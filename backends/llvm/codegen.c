@@ -716,8 +716,14 @@ static void collect_vars(cg *g, const dlc_lstmt *s) {
 
 /* Slots for the kernel's locals and loop variables, and its local arrays,
  * in the entry block of the current function. */
-static void function_frame(cg *g, const dlc_kernel *k, const dlc_lstmt *body) {
-  collect_vars(g, body);
+/* body: the kernel's statements, or (outlined) the one parallel loop */
+static void function_frame(cg *g, const dlc_kernel *k, const dlc_lstmt *body, bool one) {
+  if (one) {
+    g->varslot[body->var->id] = LLVMBuildAlloca(g->b, g->i64, body->var->name);
+    collect_vars(g, body->body);
+  } else {
+    collect_vars(g, body);
+  }
   for (int i = 0; i < k->nlocals; i++)
     g->varslot[k->locals[i]->id] =
         LLVMBuildAlloca(g->b, ty(g, k->locals[i]->dtype), k->locals[i]->name);
@@ -778,9 +784,11 @@ static LLVMValueRef outline(cg *g, const dlc_kernel *k, const dlc_lstmt *loop) {
     g->varval[g->scope[i]->id] = LLVMBuildLoad2(g->b, g->i64, at, g->scope[i]->name);
   }
   int saved_nscope = g->nscope;
+  const dlc_lvar *saved_scope[64];
+  memcpy(saved_scope, g->scope, sizeof saved_scope);
   g->nscope = 0;
   g->in_par = true;
-  function_frame(g, k, loop);
+  function_frame(g, k, loop, true);
   LLVMValueRef begin = LLVMGetParam(fn, 1), end = LLVMGetParam(fn, 2);
   LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(g->c, fn, "");
   LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(g->c, fn, "");
@@ -795,6 +803,7 @@ static LLVMValueRef outline(cg *g, const dlc_kernel *k, const dlc_lstmt *loop) {
   memcpy(g->bufval, bufs, nb * sizeof *bufs);
   memcpy(g->varval, saved_vals, nslots * sizeof *saved_vals);
   g->nscope = saved_nscope;
+  memcpy(g->scope, saved_scope, sizeof saved_scope);
   g->in_par = false;
   free(slots);
   free(bufs);
@@ -879,7 +888,7 @@ static LLVMValueRef kernel(cg *g, const dlc_kernel *k) {
   LLVMValueRef exec = LLVMGetParam(fn, (unsigned)nb);
   g->fn = fn;
   LLVMPositionBuilderAtEnd(g->b, LLVMAppendBasicBlockInContext(g->c, fn, "entry"));
-  function_frame(g, k, k->body);
+  function_frame(g, k, k->body, false);
   g->kern = k;
   g->exec = exec;
   g->may_par = may_outline(k);
