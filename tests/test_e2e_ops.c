@@ -1,18 +1,13 @@
-#define _GNU_SOURCE
 /* End to end, operator by operator: each case is a small program that is
  * compiled to a .so by the driver, loaded through the runtime, run on
  * random inputs, and compared with the reference evaluator on the same
  * graph. Sizes 1, 3, 17 and 257 catch vector-loop remainders; broadcasting,
  * batch matmul, every softmax axis and permutations catch indexing bugs. */
 #include <dlcc/runtime.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "frontend/frontend.h"
 #include "ir/eval.h"
-#include "testutil.h"
-#include "tools/driver.h"
+#include "tests/e2e.h"
 
 typedef struct ecase {
   const char *name;
@@ -23,59 +18,32 @@ typedef struct ecase {
 
 /* Compiles src at opt_level, runs it and the evaluator, compares outputs. */
 static void run_case(const ecase *c, int opt_level) {
-  char *dir = tu_tmpdir(c->name);
-  char *dsl = tu_path(dir, "m.dsl"), *so = tu_path(dir, "m.so");
-  char *text = NULL;
-  ck_assert(asprintf(&text, "model m {\n%s\n}\n", c->body) > 0);
-  tu_write_file(dsl, text, strlen(text));
-
-  tu_sink s;
-  tu_sink_open(&s);
-  dlc_compile_options o = {.input = dsl, .output = so, .opt_level = opt_level};
-  ck_assert_msg(dlc_compile(&o, s.d) == DLC_OK, "%s: compile failed:\n%s",
-                c->name, tu_sink_text(&s));
-  dlc_graph *g = dlc_frontend_compile(dsl, text, strlen(text), NULL, s.d);
-  ck_assert_msg(g != NULL, "%s: %s", c->name, tu_sink_text(&s));
+  e2e_prog p;
+  e2e_open(&p, c->name, c->body);
+  e2e_compile(&p, opt_level);
+  const dlc_graph *g = p.g;
 
   dlcc_model *m = NULL;
-  ck_assert_msg(dlcc_model_load(so, &m) == DLCC_OK, "%s: load: %s", c->name,
+  ck_assert_msg(dlcc_model_load(p.so, &m) == DLCC_OK, "%s: load: %s", c->name,
                 dlcc_model_error(m));
   int nin = dlcc_model_num_inputs(m), nout = dlcc_model_num_outputs(m);
   ck_assert_int_eq(nin, g->ninputs);
   ck_assert_int_eq(nout, g->noutputs);
-  void *ins[8] = {0}, *outs[8] = {0}, *want[8] = {0};
-  for (int i = 0; i < nin; i++) {
-    const dlc_type *t = &g->inputs[i]->type;
-    ins[i] = malloc(dlc_type_bytes(t) + 1);
-    tu_fill_random(t->dtype, ins[i], dlc_type_numel(t), 1234 + (uint64_t)i,
-                   c->lo, c->hi);
-  }
+  void **ins = e2e_inputs(g, c->lo, c->hi);
+  void *outs[8] = {0}, *want[8] = {0};
   for (int i = 0; i < nout; i++)
     outs[i] = calloc(1, dlc_type_bytes(&g->outputs[i].node->type) + 1);
   ck_assert_msg(dlcc_model_run(m, (const void *const *)ins, outs) == DLCC_OK,
                 "%s: run: %s", c->name, dlcc_model_error(m));
-  ck_assert(dlc_eval_graph(g, (const void *const *)ins, want, s.d) == DLC_OK);
-  for (int i = 0; i < nout; i++) {
-    const dlc_type *t = &g->outputs[i].node->type;
-    char what[128];
-    snprintf(what, sizeof what, "%s -O%d output %s", c->name, opt_level,
-             g->outputs[i].name);
-    tu_assert_close(what, t->dtype, outs[i], want[i], dlc_type_numel(t),
-                    c->rtol, c->atol);
-  }
-  for (int i = 0; i < nin; i++)
-    free(ins[i]);
+  ck_assert(dlc_eval_graph(g, (const void *const *)ins, want, p.s.d) == DLC_OK);
+  e2e_assert_outputs(c->name, opt_level, g, outs, want, c->rtol, c->atol);
+  e2e_free_bufs(ins, nin);
   for (int i = 0; i < nout; i++) {
     free(outs[i]);
     free(want[i]);
   }
   dlcc_model_free(m);
-  dlc_graph_free(g);
-  tu_sink_close(&s);
-  free(text);
-  free(dsl);
-  free(so);
-  free(dir);
+  e2e_close(&p);
 }
 
 #define F 1e-5, 1e-6 /* f32 elementwise tolerance */
@@ -189,14 +157,6 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("e2e_ops");
-  TCase *tc = tcase_create("ops");
-  tcase_set_timeout(tc, 120);
-  tcase_add_loop_test(tc, test_case_o2, 0, NCASES);
-  tcase_add_loop_test(tc, test_case_o0, 0, NCASES);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  suite_add_tcase(s, e2e_loop_tcase("ops", test_case_o2, test_case_o0, NCASES));
+  return e2e_run_suite(s);
 }

@@ -12,20 +12,16 @@
  * graph, and the thread counts with each other bit for bit. Each program
  * also names the kernels lowering must make of it, so a chain that silently
  * stops fusing fails here instead of only running slower. */
-#include <dlcc/runtime.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend/frontend.h"
 #include "ir/eval.h"
 #include "ir/graph.h"
-#include "ir/loop.h"
-#include "passes/lower.h"
 #include "passes/passes.h"
+#include "tests/e2e.h"
 #include "tests/testutil.h"
-#include "tools/driver.h"
 
 /* ==== the passes, as golden text ========================================= */
 
@@ -718,149 +714,12 @@ END_TEST
 
 /* ==== end to end ========================================================= */
 
-typedef struct ecase {
-  const char *name;
-  const char *body;    /* statements inside model m { } */
-  const char *kernels; /* the kernels lowering makes, in order, or NULL */
-  double lo, hi;       /* input range */
-  double rtol, atol;
-} ecase;
-
-/* The kernel names of src after the default pipeline, space-separated. */
-static char *kernel_names(const char *dsl, const char *text, tu_sink *s) {
-  dlc_graph *pg = dlc_frontend_compile(dsl, text, strlen(text), NULL, s->d);
-  ck_assert_msg(pg != NULL, "%s", tu_sink_text(s));
-  ck_assert_int_eq(dlc_run_passes(pg, NULL, &(dlc_pass_options){.verify_each = true}, s->d),
-                   DLC_OK);
-  dlc_lmodule *lm = dlc_lower_to_loops(pg, s->d);
-  ck_assert_msg(lm != NULL, "%s", tu_sink_text(s));
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  for (int i = 0; i < lm->nkernels; i++)
-    fprintf(f, "%s%s", i ? " " : "", lm->kernels[i]->name);
-  fclose(f);
-  dlc_lmodule_free(lm);
-  dlc_graph_free(pg);
-  return buf;
-}
-
-/* Runs the model with n threads into fresh output buffers filled with 0xff
- * bytes (NaN for floats), so an element no kernel writes cannot pass. With
- * by_env the model is loaded anew under DLCC_NUM_THREADS=n (the runtime
- * reads it at load); otherwise *m is loaded once and set to n threads. */
-static void **run_threads(const ecase *c, const char *so, dlcc_model **m, const dlc_graph *eg,
-                          void **ins, int n, bool by_env) {
-  if (by_env || !*m) {
-    char v[8];
-    snprintf(v, sizeof v, "%d", n);
-    if (by_env)
-      setenv("DLCC_NUM_THREADS", v, 1);
-    dlcc_model_free(*m);
-    *m = NULL;
-    ck_assert_msg(dlcc_model_load(so, m) == DLCC_OK, "%s: load: %s", c->name,
-                  dlcc_model_error(*m));
-    ck_assert_int_eq(dlcc_model_num_inputs(*m), eg->ninputs);
-    ck_assert_int_eq(dlcc_model_num_outputs(*m), eg->noutputs);
-  }
-  if (!by_env)
-    ck_assert_int_eq(dlcc_model_set_num_threads(*m, n), DLCC_OK);
-  ck_assert_int_eq(dlcc_model_num_threads(*m), n);
-  void **outs = calloc((size_t)eg->noutputs + 1, sizeof *outs);
-  for (int i = 0; i < eg->noutputs; i++) {
-    size_t bytes = dlc_type_bytes(&eg->outputs[i].node->type);
-    outs[i] = malloc(bytes + 1);
-    memset(outs[i], 0xff, bytes + 1);
-  }
-  ck_assert_msg(dlcc_model_run(*m, (const void *const *)ins, outs) == DLCC_OK, "%s: run: %s",
-                c->name, dlcc_model_error(*m));
-  return outs;
-}
-
-static void free_outs(void **outs, int n) {
-  for (int i = 0; i < n; i++)
-    free(outs[i]);
-  free(outs);
-}
-
-/* Compiles c at opt_level; checks its kernels (once, at -O2); runs it with
- * 1 thread against the evaluator, then with 2 and 3 threads bit for bit
- * against 1. At -O0 the thread count comes from $DLCC_NUM_THREADS. */
-static void run_case(const ecase *c, int opt_level) {
-  char *dir = tu_tmpdir(c->name);
-  char *dsl = tu_path(dir, "m.dsl"), *so = tu_path(dir, "m.so");
-  char *text = NULL;
-  ck_assert(asprintf(&text, "model m {\n%s\n}\n", c->body) > 0);
-  tu_write_file(dsl, text, strlen(text));
-
-  tu_sink s;
-  tu_sink_open(&s);
-  if (c->kernels && opt_level == 2) {
-    char *k = kernel_names(dsl, text, &s);
-    ck_assert_msg(strcmp(k, c->kernels) == 0, "%s: kernels\n  got  %s\n  want %s", c->name, k,
-                  c->kernels);
-    free(k);
-  }
-  dlc_compile_options o = {.input = dsl, .output = so, .opt_level = opt_level};
-  ck_assert_msg(dlc_compile(&o, s.d) == DLC_OK, "%s: compile failed:\n%s", c->name,
-                tu_sink_text(&s));
-  dlc_graph *eg = dlc_frontend_compile(dsl, text, strlen(text), NULL, s.d);
-  ck_assert_msg(eg != NULL, "%s: %s", c->name, tu_sink_text(&s));
-
-  dlcc_model *m = NULL;
-  void **ins = calloc((size_t)eg->ninputs + 1, sizeof *ins);
-  for (int i = 0; i < eg->ninputs; i++) {
-    const dlc_type *t = &eg->inputs[i]->type;
-    ins[i] = malloc(dlc_type_bytes(t) + 1);
-    tu_fill_random(t->dtype, ins[i], dlc_type_numel(t), 1234 + (uint64_t)i, c->lo, c->hi);
-  }
-  void *want[16] = {0};
-  ck_assert(eg->noutputs <= 16);
-  ck_assert(dlc_eval_graph(eg, (const void *const *)ins, want, s.d) == DLC_OK);
-
-  bool env = opt_level == 0;
-  void **one = run_threads(c, so, &m, eg, ins, 1, env);
-  for (int i = 0; i < eg->noutputs; i++) {
-    const dlc_type *t = &eg->outputs[i].node->type;
-    char what[160];
-    snprintf(what, sizeof what, "%s -O%d output %s", c->name, opt_level, eg->outputs[i].name);
-    tu_assert_close(what, t->dtype, one[i], want[i], dlc_type_numel(t), c->rtol, c->atol);
-  }
-  for (int n = 2; n <= 3; n++) {
-    void **more = run_threads(c, so, &m, eg, ins, n, env);
-    for (int i = 0; i < eg->noutputs; i++) {
-      const dlc_type *t = &eg->outputs[i].node->type;
-      size_t es = dlc_dtype_size(t->dtype);
-      int64_t numel = dlc_type_numel(t);
-      for (int64_t e = 0; e < numel; e++)
-        ck_assert_msg(memcmp((char *)one[i] + e * (int64_t)es, (char *)more[i] + e * (int64_t)es,
-                             es) == 0,
-                      "%s -O%d output %s: %d threads differ from 1 at element %lld", c->name,
-                      opt_level, eg->outputs[i].name, n, (long long)e);
-    }
-    free_outs(more, eg->noutputs);
-  }
-  free_outs(one, eg->noutputs);
-  for (int i = 0; i < eg->noutputs; i++)
-    free(want[i]);
-  for (int i = 0; i < eg->ninputs; i++)
-    free(ins[i]);
-  free(ins);
-  dlcc_model_free(m);
-  dlc_graph_free(eg);
-  tu_sink_close(&s);
-  free(text);
-  free(dsl);
-  free(so);
-  free(dir);
-}
-
 #define R 1e-4, 1e-4 /* f32 after a matrix product (FMA contraction, sum order) */
 #define EW 1e-5, 1e-6
 #define EXACT 0, 0
 #define F64 1e-12, 1e-12
 
-static const ecase cases[] = {
+static const e2e_case cases[] = {
     /* ---- matmul epilogues ---- */
     {"mm_bias_relu",
      "input x : f32[13,70]\nweight w : f32[70,33] = random(seed=1)\nweight b : f32[33] = random(seed=2)\n"
@@ -1046,10 +905,10 @@ static const ecase cases[] = {
 };
 #define NCASES ((int)(sizeof cases / sizeof *cases))
 
-START_TEST(e2e_o2) { run_case(&cases[_i], 2); }
+START_TEST(e2e_o2) { e2e_run_threaded(&cases[_i], 2, false); }
 END_TEST
 
-START_TEST(e2e_o0) { run_case(&cases[_i], 0); }
+START_TEST(e2e_o0) { e2e_run_threaded(&cases[_i], 0, false); }
 END_TEST
 
 int main(void) {
@@ -1084,14 +943,6 @@ int main(void) {
   tcase_add_test(t, fuse_constants_created_later);
   tcase_add_test(t, default_pipeline_conv_bn_relu_residual);
   suite_add_tcase(s, t);
-  TCase *e = tcase_create("e2e");
-  tcase_set_timeout(e, 120);
-  tcase_add_loop_test(e, e2e_o2, 0, NCASES);
-  tcase_add_loop_test(e, e2e_o0, 0, NCASES);
-  suite_add_tcase(s, e);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  suite_add_tcase(s, e2e_loop_tcase("e2e", e2e_o2, e2e_o0, NCASES));
+  return e2e_run_suite(s);
 }

@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 /* Matrix products and convolutions done as matrix products, end to end.
  *
  * The tiles are DLC_GEMM_MR x DLC_GEMM_NR (8 x 48) with vectors of 16 f32
@@ -22,175 +21,13 @@
  * reference evaluator, and with 2 and 3 threads bit for bit against 1 (at
  * -O0 through $DLCC_NUM_THREADS). Output buffers start as NaN bytes so an
  * element left unwritten fails. */
-#include <dlcc/runtime.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "frontend/frontend.h"
-#include "ir/eval.h"
-#include "ir/graph.h"
-#include "ir/loop.h"
-#include "passes/lower.h"
-#include "passes/passes.h"
-#include "tests/testutil.h"
-#include "tools/driver.h"
-
-typedef struct ecase {
-  const char *name;
-  const char *body;    /* statements inside model m { } */
-  const char *kernels; /* the kernels lowering makes, in order, or NULL */
-  double lo, hi;       /* input range */
-  double rtol, atol;
-} ecase;
-
-/* The kernels of src after the default pipeline, space-separated, each
- * with the constants packed at compile time it reads:
- * "k0_matmul[w.packed] k1_matmul". */
-static char *kernel_names(const char *dsl, const char *text, tu_sink *s) {
-  dlc_graph *pg = dlc_frontend_compile(dsl, text, strlen(text), NULL, s->d);
-  ck_assert_msg(pg != NULL, "%s", tu_sink_text(s));
-  ck_assert_int_eq(dlc_run_passes(pg, NULL, &(dlc_pass_options){.verify_each = true}, s->d),
-                   DLC_OK);
-  dlc_lmodule *lm = dlc_lower_to_loops(pg, s->d);
-  ck_assert_msg(lm != NULL, "%s", tu_sink_text(s));
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  for (int i = 0; i < lm->nkernels; i++) {
-    const dlc_kernel *k = lm->kernels[i];
-    fprintf(f, "%s%s", i ? " " : "", k->name);
-    int np = 0;
-    for (int p = 0; p < k->nparams; p++) {
-      const char *nm = k->params[p]->name;
-      size_t len = strlen(nm);
-      if (k->params[p]->kind == DLC_BUF_CONST && len > 7 && strcmp(nm + len - 7, ".packed") == 0)
-        fprintf(f, "%s%s", np++ ? "," : "[", nm);
-    }
-    if (np)
-      fputc(']', f);
-  }
-  fclose(f);
-  dlc_lmodule_free(lm);
-  dlc_graph_free(pg);
-  return buf;
-}
-
-/* Runs the model with n threads into fresh output buffers filled with 0xff
- * bytes (NaN for floats), so an element no kernel writes cannot pass. With
- * by_env the model is loaded anew under DLCC_NUM_THREADS=n (the runtime
- * reads it at load); otherwise *m is loaded once and set to n threads. */
-static void **run_threads(const ecase *c, const char *so, dlcc_model **m, const dlc_graph *eg,
-                          void **ins, int n, bool by_env) {
-  if (by_env || !*m) {
-    char v[8];
-    snprintf(v, sizeof v, "%d", n);
-    if (by_env)
-      setenv("DLCC_NUM_THREADS", v, 1);
-    dlcc_model_free(*m);
-    *m = NULL;
-    ck_assert_msg(dlcc_model_load(so, m) == DLCC_OK, "%s: load: %s", c->name,
-                  dlcc_model_error(*m));
-    ck_assert_int_eq(dlcc_model_num_inputs(*m), eg->ninputs);
-    ck_assert_int_eq(dlcc_model_num_outputs(*m), eg->noutputs);
-  }
-  if (!by_env)
-    ck_assert_int_eq(dlcc_model_set_num_threads(*m, n), DLCC_OK);
-  ck_assert_int_eq(dlcc_model_num_threads(*m), n);
-  void **outs = calloc((size_t)eg->noutputs + 1, sizeof *outs);
-  for (int i = 0; i < eg->noutputs; i++) {
-    size_t bytes = dlc_type_bytes(&eg->outputs[i].node->type);
-    outs[i] = malloc(bytes + 1);
-    memset(outs[i], 0xff, bytes + 1);
-  }
-  ck_assert_msg(dlcc_model_run(*m, (const void *const *)ins, outs) == DLCC_OK, "%s: run: %s",
-                c->name, dlcc_model_error(*m));
-  return outs;
-}
-
-static void free_outs(void **outs, int n) {
-  for (int i = 0; i < n; i++)
-    free(outs[i]);
-  free(outs);
-}
-
-/* Compiles c at opt_level; checks its kernels (once, at -O2); runs it with
- * 1 thread against the evaluator, then with 2 and 3 threads bit for bit
- * against 1. At -O0 the thread count comes from $DLCC_NUM_THREADS. */
-static void run_case(const ecase *c, int opt_level) {
-  char *dir = tu_tmpdir(c->name);
-  char *dsl = tu_path(dir, "m.dsl"), *so = tu_path(dir, "m.so");
-  char *text = NULL;
-  ck_assert(asprintf(&text, "model m {\n%s\n}\n", c->body) > 0);
-  tu_write_file(dsl, text, strlen(text));
-
-  tu_sink s;
-  tu_sink_open(&s);
-  if (c->kernels && opt_level == 2) {
-    char *k = kernel_names(dsl, text, &s);
-    ck_assert_msg(strcmp(k, c->kernels) == 0, "%s: kernels\n  got  %s\n  want %s", c->name, k,
-                  c->kernels);
-    free(k);
-  }
-  dlc_compile_options o = {.input = dsl, .output = so, .opt_level = opt_level};
-  ck_assert_msg(dlc_compile(&o, s.d) == DLC_OK, "%s: compile failed:\n%s", c->name,
-                tu_sink_text(&s));
-  dlc_graph *eg = dlc_frontend_compile(dsl, text, strlen(text), NULL, s.d);
-  ck_assert_msg(eg != NULL, "%s: %s", c->name, tu_sink_text(&s));
-
-  dlcc_model *m = NULL;
-  void **ins = calloc((size_t)eg->ninputs + 1, sizeof *ins);
-  for (int i = 0; i < eg->ninputs; i++) {
-    const dlc_type *t = &eg->inputs[i]->type;
-    ins[i] = malloc(dlc_type_bytes(t) + 1);
-    tu_fill_random(t->dtype, ins[i], dlc_type_numel(t), 1234 + (uint64_t)i, c->lo, c->hi);
-  }
-  void *want[16] = {0};
-  ck_assert(eg->noutputs <= 16);
-  ck_assert(dlc_eval_graph(eg, (const void *const *)ins, want, s.d) == DLC_OK);
-
-  bool env = opt_level == 0;
-  void **one = run_threads(c, so, &m, eg, ins, 1, env);
-  for (int i = 0; i < eg->noutputs; i++) {
-    const dlc_type *t = &eg->outputs[i].node->type;
-    char what[160];
-    snprintf(what, sizeof what, "%s -O%d output %s", c->name, opt_level, eg->outputs[i].name);
-    tu_assert_close(what, t->dtype, one[i], want[i], dlc_type_numel(t), c->rtol, c->atol);
-  }
-  for (int n = 2; n <= 3; n++) {
-    void **more = run_threads(c, so, &m, eg, ins, n, env);
-    for (int i = 0; i < eg->noutputs; i++) {
-      const dlc_type *t = &eg->outputs[i].node->type;
-      size_t es = dlc_dtype_size(t->dtype);
-      int64_t numel = dlc_type_numel(t);
-      for (int64_t e = 0; e < numel; e++)
-        ck_assert_msg(memcmp((char *)one[i] + e * (int64_t)es, (char *)more[i] + e * (int64_t)es,
-                             es) == 0,
-                      "%s -O%d output %s: %d threads differ from 1 at element %lld", c->name,
-                      opt_level, eg->outputs[i].name, n, (long long)e);
-    }
-    free_outs(more, eg->noutputs);
-  }
-  free_outs(one, eg->noutputs);
-  for (int i = 0; i < eg->noutputs; i++)
-    free(want[i]);
-  for (int i = 0; i < eg->ninputs; i++)
-    free(ins[i]);
-  free(ins);
-  dlcc_model_free(m);
-  dlc_graph_free(eg);
-  tu_sink_close(&s);
-  free(text);
-  free(dsl);
-  free(so);
-  free(dir);
-}
+#include "tests/e2e.h"
 
 #define RM 1e-4, 3e-4 /* f32 sums of up to 1031 products, FMA contraction */
 #define F64 1e-12, 1e-11
 #define EXACT 0, 0
 
-static const ecase cases[] = {
+static const e2e_case cases[] = {
     /* the weights are inputs: nothing is packed at compile time */
     {"mm_direct_a",
      "input x0 : f32[1,1]\n"
@@ -490,22 +327,14 @@ static const ecase cases[] = {
 };
 #define NCASES ((int)(sizeof cases / sizeof *cases))
 
-START_TEST(e2e_o2) { run_case(&cases[_i], 2); }
+START_TEST(e2e_o2) { e2e_run_threaded(&cases[_i], 2, true); }
 END_TEST
 
-START_TEST(e2e_o0) { run_case(&cases[_i], 0); }
+START_TEST(e2e_o0) { e2e_run_threaded(&cases[_i], 0, true); }
 END_TEST
 
 int main(void) {
   Suite *s = suite_create("gemm");
-  TCase *e = tcase_create("e2e");
-  tcase_set_timeout(e, 120);
-  tcase_add_loop_test(e, e2e_o2, 0, NCASES);
-  tcase_add_loop_test(e, e2e_o0, 0, NCASES);
-  suite_add_tcase(s, e);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  suite_add_tcase(s, e2e_loop_tcase("e2e", e2e_o2, e2e_o0, NCASES));
+  return e2e_run_suite(s);
 }
