@@ -20,10 +20,14 @@
  * largest first, each at the lowest offset where it overlaps in time with
  * nothing already placed there (greedy by size). The lower bound on any
  * placement is the largest total of temporaries alive at one step; the
- * module keeps both numbers. */
+ * module keeps both numbers. An elementwise result may take over the slot
+ * of an operand that dies with it (in place). */
 
 typedef struct interval {
   dlc_lbuf *buf;
+  /* values that held this slot before buf took it over in place */
+  dlc_lbuf **also;
+  int nalso, capalso;
   int64_t size; /* aligned */
   int first, last; /* steps, inclusive; last = INT_MAX while alive */
 } interval;
@@ -43,10 +47,26 @@ static void plan_alloc(plan *p, dlc_lbuf *b) {
 }
 
 static void plan_free(plan *p, const dlc_lbuf *b) {
-  for (int i = p->n - 1; i >= 0; i--)
+  for (int i = p->n - 1; i >= 0; i--) {
     if (p->iv[i].buf == b) {
       DLC_ASSERT(p->iv[i].last == INT_MAX);
       p->iv[i].last = p->step;
+      return;
+    }
+    for (int j = 0; j < p->iv[i].nalso; j++)
+      if (p->iv[i].also[j] == b) /* its slot lives on as another value */
+        return;
+  }
+  dlc_unreachable();
+}
+
+/* `to` takes over the slot of `from`, whose last reader is the kernel
+ * that writes `to` element by element (in place). */
+static void plan_share(plan *p, dlc_lbuf *from, dlc_lbuf *to) {
+  for (int i = p->n - 1; i >= 0; i--)
+    if (p->iv[i].buf == from && p->iv[i].last == INT_MAX) {
+      DLC_PUSH(p->iv[i].also, p->iv[i].nalso, p->iv[i].capalso, from);
+      p->iv[i].buf = to;
       return;
     }
   dlc_unreachable();
@@ -125,6 +145,10 @@ static void plan_finish(plan *p, dlc_lmodule *m) {
       best = pass;
     }
   }
+  /* values computed in place share their slot with those before them */
+  for (int i = 0; i < p->n; i++)
+    for (int j = 0; j < p->iv[i].nalso; j++)
+      p->iv[i].also[j]->offset = p->iv[i].buf->offset;
   /* the bound: the most bytes alive at one step */
   int64_t bound = 0;
   for (int t = 0; t <= p->step; t++) {
@@ -703,6 +727,29 @@ static void release(lower *L, plan *p, const dlc_node *n, int i, const int *last
     plan_free(p, L->buf[n->id]);
 }
 
+/* An elementwise kernel may write its result over an operand of the same
+ * shape and element size that nothing reads after it: each element is read
+ * before it is written, at the same index. */
+static dlc_lbuf *in_place_operand(lower *L, const dlc_node *n, const dlc_node *fin, int i,
+                                  const int *last) {
+  switch (dlc_ops[n->op].kind) {
+  case DLC_KIND_UNARY:
+  case DLC_KIND_BINARY:
+  case DLC_KIND_WHERE:
+  case DLC_KIND_CAST: break;
+  default: return NULL;
+  }
+  for (int a = 0; a < n->nin; a++) {
+    const dlc_node *o = n->in[a];
+    dlc_lbuf *b = L->buf[o->id];
+    if (b->kind == DLC_BUF_TEMP && last[o->id] == i && o->type.rank == fin->type.rank &&
+        memcmp(o->type.dims, fin->type.dims, sizeof(int64_t) * (size_t)o->type.rank) == 0 &&
+        dlc_dtype_size(o->type.dtype) == dlc_dtype_size(fin->type.dtype))
+      return b;
+  }
+  return NULL;
+}
+
 static const char *buf_name(lower *L, const dlc_node *n) {
   return dlc_arena_printf(L->m->arena, "t%d", n->id);
 }
@@ -774,7 +821,11 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
       ob = m->outputs[out_of[fin->id]];
     } else {
       ob = dlc_lmodule_add_buf(m, DLC_BUF_TEMP, buf_name(&L, fin), &fin->type);
-      plan_alloc(&p, ob);
+      dlc_lbuf *slot = in_place_operand(&L, n, fin, i, last);
+      if (slot)
+        plan_share(&p, slot, ob);
+      else
+        plan_alloc(&p, ob);
     }
     L.buf[n->id] = ob;
     for (int c = 0; c < L.nchain; c++)
@@ -852,6 +903,8 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
     lower_copy(&L, m->outputs[i], L.buf[n->id], k);
   }
   plan_finish(&p, m);
+  for (int i = 0; i < p.n; i++)
+    free(p.iv[i].also);
   free(p.iv);
   free(L.buf);
   free(last);

@@ -862,6 +862,22 @@ static bool assigns_outside_parallel(const dlc_lstmt *s) {
  * cannot see; such kernels run their parallel loops in place. */
 static bool may_outline(const dlc_kernel *k) { return !assigns_outside_parallel(k->body); }
 
+/* Whether another of k's workspace buffers shares bytes with b. */
+static bool overlaps_other(const dlc_kernel *k, const dlc_lbuf *b) {
+  if (b->kind != DLC_BUF_TEMP)
+    return false;
+  int64_t end = b->offset + (int64_t)dlc_type_bytes(&b->type);
+  for (int i = 0; i < k->nparams; i++) {
+    const dlc_lbuf *o = k->params[i];
+    if (o == b || o->kind != DLC_BUF_TEMP)
+      continue;
+    int64_t oend = o->offset + (int64_t)dlc_type_bytes(&o->type);
+    if (o->offset < end && b->offset < oend)
+      return true;
+  }
+  return false;
+}
+
 static LLVMValueRef kernel(cg *g, const dlc_kernel *k) {
   int nb = 0;
   for (int i = 0; i < k->nparams; i++)
@@ -878,8 +894,10 @@ static LLVMValueRef kernel(cg *g, const dlc_kernel *k) {
   for (int i = 0; i < k->nparams; i++) {
     if (!is_buffer_param(k->params[i]))
       continue;
-    /* distinct buffers never overlap: the planner guarantees it */
-    enum_attr(g, fn, (unsigned)p + 1, "noalias");
+    /* distinct buffers do not overlap, except an elementwise result
+     * computed in place over its operand */
+    if (!overlaps_other(k, k->params[i]))
+      enum_attr(g, fn, (unsigned)p + 1, "noalias");
     enum_attr(g, fn, (unsigned)p + 1, "nocapture");
     LLVMValueRef v = LLVMGetParam(fn, (unsigned)p++);
     LLVMSetValueName2(v, k->params[i]->name, strlen(k->params[i]->name));
