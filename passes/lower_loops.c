@@ -400,6 +400,14 @@ static bool matmul_folds_batch(const dlc_node *n) {
   return dlc_type_numel(tb) == K * N && dlc_type_numel(ta) * N == dlc_type_numel(tc) * K;
 }
 
+/* A matmul's M, N, K, with batches folded into rows where they can be. */
+static void matmul_mnk(const dlc_node *n, int64_t *M, int64_t *N, int64_t *K) {
+  const dlc_type *ta = &n->in[0]->type, *tc = &n->type;
+  *N = tc->dims[tc->rank - 1];
+  *K = ta->dims[ta->rank - 1];
+  *M = tc->rank > 2 && matmul_folds_batch(n) ? dlc_type_numel(tc) / *N : tc->dims[tc->rank - 2];
+}
+
 /* A matmul's A read from memory is packed at run time when it is one
  * matrix and several column tiles pass over it. */
 dlc_type dlc_lower_pack_a_scratch(const dlc_node *n) {
@@ -407,9 +415,8 @@ dlc_type dlc_lower_pack_a_scratch(const dlc_node *n) {
   if (n->op != DLC_OP_MATMUL)
     return t;
   const dlc_type *ta = &n->in[0]->type, *tc = &n->type;
-  int64_t M = tc->dims[tc->rank - 2], N = tc->dims[tc->rank - 1], K = ta->dims[ta->rank - 1];
-  if (tc->rank > 2 && matmul_folds_batch(n))
-    M = dlc_type_numel(tc) / N;
+  int64_t M, N, K;
+  matmul_mnk(n, &M, &N, &K);
   bool weight = n->in[0]->op == DLC_OP_WEIGHT || n->in[0]->op == DLC_OP_CONST;
   if (weight || dlc_type_numel(ta) != M * K || dlc_type_numel(tc) != M * N ||
       N < 2 * DLC_GEMM_NR || M < DLC_GEMM_MR)
@@ -432,10 +439,9 @@ dlc_type dlc_lower_pack_scratch(const dlc_node *n) {
     t.dims[0] = dlc_gemm_packed_b_numel(tw->dims[1] * tw->dims[2] * tw->dims[3],
                                         n->type.dims[2] * n->type.dims[3]);
   } else if (n->op == DLC_OP_MATMUL) {
-    const dlc_type *ta = &n->in[0]->type, *tb = &n->in[1]->type, *tc = &n->type;
-    int64_t M = tc->dims[tc->rank - 2], N = tc->dims[tc->rank - 1], K = ta->dims[ta->rank - 1];
-    if (tc->rank > 2 && matmul_folds_batch(n))
-      M = dlc_type_numel(tc) / N;
+    const dlc_type *tb = &n->in[1]->type, *tc = &n->type;
+    int64_t M, N, K;
+    matmul_mnk(n, &M, &N, &K);
     bool weight = n->in[1]->op == DLC_OP_WEIGHT || n->in[1]->op == DLC_OP_CONST;
     if (weight || dlc_type_numel(tb) != K * N || dlc_type_numel(tc) != M * N || M < 16 ||
         dlc_gemm_cols_first(M, N))

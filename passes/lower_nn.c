@@ -242,7 +242,6 @@ dlc_type dlc_lower_conv_col(const dlc_node *n) {
 typedef struct conv_epi {
   lower *L;
   dlc_lbuf *bias;
-  const dlc_type *out;
   int64_t img;
   dlc_lexpr *p0;    /* the first position of the current chunk */
   dlc_lexpr *i, *j; /* the element: channel i, position j = oh*OW + ow */
@@ -301,7 +300,7 @@ static void lower_conv_gemm(lower *L, const dlc_node *n, dlc_kernel *k, dlc_lstm
       dlc_lexpr *oh0 = part ? INT(nfull * rows) : vch ? MUL(VAR(vch), INT(rows)) : INT(0);
       dlc_lexpr *p0 = MUL(oh0, INT(OW));
       conv_epi *epi = dlc_arena_alloc(m->arena, sizeof *epi);
-      *epi = (conv_epi){.L = L, .bias = bias, .out = ty, .img = img, .p0 = p0};
+      *epi = (conv_epi){.L = L, .bias = bias, .img = img, .p0 = p0};
       dlc_gemm G = {
           .L = L, .M = M, .N = CN, .K = Kc, .ldc = P, .A = Wp, .a_packed = true,
           .B = col ? col : X, .b_off = INT(col ? 0 : img * C * H * W), .ldb = col ? CN : P,
@@ -438,7 +437,6 @@ void dlc_lower_pool(lower *L, const dlc_node *n, dlc_kernel *k) {
   dlc_lbuf *X = L->buf[n->in[0]->id], *Y = L->buf[n->id];
   dlc_lvar *vnc = dlc_lvar_new(m, DLC_I64, "i"), *voh = dlc_lvar_new(m, DLC_I64, "i"),
            *vow = dlc_lvar_new(m, DLC_I64, "i"), *vp = dlc_lvar_new(m, DLC_I64, "i"),
-           *vq = dlc_lvar_new(m, DLC_I64, "i"), *vow2 = dlc_lvar_new(m, DLC_I64, "i"),
            *vow3 = dlc_lvar_new(m, DLC_I64, "i");
   dlc_lvar *ih = dlc_kernel_local(m, k, DLC_I64);
 #define Y_AT(ow) ADD(MUL(ADD(MUL(VAR(vnc), INT(OH)), VAR(voh)), INT(OW)), VAR(ow))
@@ -451,8 +449,6 @@ void dlc_lower_pool(lower *L, const dlc_node *n, dlc_kernel *k) {
    * the left padding, inside x, and in the right padding. Inside, the
    * input column is ow*stride + q - pad with no test, so the loads stay
    * vector loads; only the row test (the same for every ow) remains. */
-  (void)vq;
-  (void)vow2;
   int64_t sw = a->stride[1], pw = a->pad[1];
   for (int64_t q = 0; q < kW; q++) {
     int64_t lo = pw - q > 0 ? (pw - q + sw - 1) / sw : 0;

@@ -658,7 +658,7 @@ static void vector_loop(cg *g, const dlc_lstmt *s) {
 static double work(const dlc_lstmt *s) {
   double w = 0;
   for (; s; s = s->next)
-    w += s->kind == DLC_LS_LOOP ? (double)s->extent * (work(s->body) > 0 ? work(s->body) : 1) : 1;
+    w += s->kind == DLC_LS_LOOP ? (double)s->extent * work(s->body) : 1;
   return w;
 }
 
@@ -1052,24 +1052,22 @@ static void kernel_sig(cg *g, const dlc_kernel *k, sig *s) {
   free(s->varnum);
 }
 
-/* The function for kernel i: an earlier identical kernel's, or a new one. */
-static LLVMValueRef kernel_once(cg *g, dlc_kernel *const *ks, const LLVMValueRef *fns, int i) {
-  sig a;
-  kernel_sig(g, ks[i], &a);
-  for (int j = 0; j < i; j++) {
-    if (ks[j]->nparams != ks[i]->nparams)
-      continue;
-    sig b;
-    kernel_sig(g, ks[j], &b);
-    bool same = a.len == b.len && memcmp(a.buf, b.buf, a.len) == 0;
-    free(b.buf);
-    if (same) {
-      free(a.buf);
-      return fns[j];
-    }
+/* The function for each kernel: an earlier identical kernel's, or a new
+ * one. Each signature is computed once. */
+static void kernels_once(cg *g, dlc_kernel *const *ks, int n, LLVMValueRef *fns) {
+  sig *sigs = dlc_xcalloc((size_t)n + 1, sizeof *sigs);
+  for (int i = 0; i < n; i++) {
+    kernel_sig(g, ks[i], &sigs[i]);
+    fns[i] = NULL;
+    for (int j = 0; j < i && !fns[i]; j++)
+      if (sigs[j].len == sigs[i].len && memcmp(sigs[j].buf, sigs[i].buf, sigs[i].len) == 0)
+        fns[i] = fns[j];
+    if (!fns[i])
+      fns[i] = kernel(g, ks[i]);
   }
-  free(a.buf);
-  return kernel(g, ks[i]);
+  for (int i = 0; i < n; i++)
+    free(sigs[i].buf);
+  free(sigs);
 }
 
 /* exec->profiler when exec is there and long enough to have one, else NULL */
@@ -1238,8 +1236,7 @@ LLVMModuleRef dlc_llvm_codegen(LLVMContextRef ctx, const dlc_lmodule *m,
         &g, name, LLVMConstStringInContext2(ctx, b->data, dlc_type_bytes(&b->type), 1), 64);
   }
   LLVMValueRef *kfns = dlc_xcalloc((size_t)m->nkernels + 1, sizeof *kfns);
-  for (int i = 0; i < m->nkernels; i++)
-    kfns[i] = kernel_once(&g, m->kernels, kfns, i);
+  kernels_once(&g, m->kernels, m->nkernels, kfns);
 
   LLVMTypeRef run_params[4] = {g.ptr, g.ptr, g.ptr, g.ptr};
   LLVMValueRef runfn = LLVMAddFunction(g.mod, "dlcc.run", LLVMFunctionType(g.i32, run_params, 4, 0));
