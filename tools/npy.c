@@ -5,6 +5,7 @@
  * by a small scanner that takes its keys in any order, any spacing and a
  * trailing comma, and checks every length against the bytes really there. */
 #define _GNU_SOURCE
+#include "fileio.h"
 #include "npy.h"
 
 #include <errno.h>
@@ -19,27 +20,7 @@
 
 static const char magic[6] = "\x93NUMPY";
 
-typedef struct errbuf {
-  char *buf;
-  size_t len;
-  const char *name;
-} errbuf;
 
-/* "name: message" into the caller's buffer; returns -1. */
-static int fail(errbuf *e, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int fail(errbuf *e, const char *fmt, ...) {
-  if (!e->buf || e->len == 0)
-    return -1;
-  int n = snprintf(e->buf, e->len, "%s: ", e->name);
-  if (n >= 0 && (size_t)n < e->len) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->buf + n, e->len - (size_t)n, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
 
 const char *dlc_npy_descr(dlcc_dtype dtype) {
   switch (dtype) {
@@ -64,7 +45,7 @@ void dlc_npy_free(dlc_npy *a) {
 
 typedef struct scanner {
   const char *p, *end;
-  errbuf *e;
+  dlc_errbuf *e;
 } scanner;
 
 static void skip_space(scanner *s) {
@@ -110,7 +91,7 @@ static int expect(scanner *s, char c, const char *what) {
     return 0;
   }
   char buf[64];
-  return fail(s->e, "malformed header: expected '%c' %s, found %s", c, what,
+  return dlc_fail(s->e, "malformed header: expected '%c' %s, found %s", c, what,
               next_text(s, buf, sizeof buf));
 }
 
@@ -120,7 +101,7 @@ static int scan_string(scanner *s, const char **str, size_t *n) {
   skip_space(s);
   if (s->p >= s->end || (*s->p != '\'' && *s->p != '"')) {
     char buf[64];
-    return fail(s->e, "malformed header: expected a quoted string, found %s",
+    return dlc_fail(s->e, "malformed header: expected a quoted string, found %s",
                 next_text(s, buf, sizeof buf));
   }
   char q = *s->p++;
@@ -128,7 +109,7 @@ static int scan_string(scanner *s, const char **str, size_t *n) {
   while (s->p < s->end && *s->p != q)
     s->p += (*s->p == '\\' && s->p + 1 < s->end) ? 2 : 1;
   if (s->p >= s->end)
-    return fail(s->e, "malformed header: unterminated string");
+    return dlc_fail(s->e, "malformed header: unterminated string");
   *n = (size_t)(s->p - *str);
   s->p++;
   return 0;
@@ -143,7 +124,7 @@ static int word_is(const char *p, size_t n, const char *w) {
 static int parse_descr(scanner *s, dlcc_dtype *out) {
   skip_space(s);
   if (s->p < s->end && *s->p == '[')
-    return fail(s->e, "unsupported dtype: structured arrays are not supported");
+    return dlc_fail(s->e, "unsupported dtype: structured arrays are not supported");
   const char *d;
   size_t n;
   if (scan_string(s, &d, &n) != 0)
@@ -160,18 +141,18 @@ static int parse_descr(scanner *s, dlcc_dtype *out) {
     if (!word_is(code, cn, known[i].code))
       continue;
     if (order == '>')
-      return fail(s->e,
+      return dlc_fail(s->e,
                   "big-endian dtype '%s' is not supported (save it as '<%s')",
                   shown, known[i].code);
     if (order == '|' && known[i].t != DLCC_BOOL)
-      return fail(s->e,
+      return dlc_fail(s->e,
                   "invalid dtype '%s': byte order '|' is only for 1-byte "
                   "types",
                   shown);
     *out = known[i].t;
     return 0;
   }
-  return fail(s->e,
+  return dlc_fail(s->e,
               "unsupported dtype '%s' (dlcc reads <f4, <f8, <i4, <i8, |b1)", shown);
 }
 
@@ -188,7 +169,7 @@ static int parse_bool(scanner *s, const char *key, int *out) {
   }
   s->p = w;
   char buf[64];
-  return fail(s->e, "malformed header: '%s' must be True or False, found %s",
+  return dlc_fail(s->e, "malformed header: '%s' must be True or False, found %s",
               key, next_text(s, buf, sizeof buf));
 }
 
@@ -210,7 +191,7 @@ static int parse_shape(scanner *s, dlc_npy *out) {
     while (s->p < s->end && *s->p >= '0' && *s->p <= '9') {
       int dgt = *s->p++ - '0';
       if (v > (INT64_MAX - dgt) / 10)
-        return fail(s->e, "bad shape: dimension %d is too large", out->rank);
+        return dlc_fail(s->e, "bad shape: dimension %d is too large", out->rank);
       v = v * 10 + dgt;
       digits++;
     }
@@ -219,12 +200,12 @@ static int parse_shape(scanner *s, dlc_npy *out) {
     if (!digits) {
       char buf[64];
       s->p = start;
-      return fail(s->e,
+      return dlc_fail(s->e,
                   "bad shape: expected a non-negative integer, found %s",
                   next_text(s, buf, sizeof buf));
     }
     if (out->rank == DLC_NPY_MAX_RANK)
-      return fail(s->e, "bad shape: more than %d dimensions",
+      return dlc_fail(s->e, "bad shape: more than %d dimensions",
                   DLC_NPY_MAX_RANK);
     out->dims[out->rank++] = v;
     skip_space(s);
@@ -235,13 +216,13 @@ static int parse_shape(scanner *s, dlc_npy *out) {
     if (s->p < s->end && *s->p == ')') {
       /* (3) is the number 3 in Python, not a tuple. */
       if (out->rank == 1)
-        return fail(s->e, "bad shape: '(%lld)' is not a tuple (write "
+        return dlc_fail(s->e, "bad shape: '(%lld)' is not a tuple (write "
                     "'(%lld,)')", (long long)v, (long long)v);
       s->p++;
       break;
     }
     char buf[64];
-    return fail(s->e, "bad shape: expected ',' or ')', found %s",
+    return dlc_fail(s->e, "bad shape: expected ',' or ')', found %s",
                 next_text(s, buf, sizeof buf));
   }
   return 0;
@@ -270,9 +251,9 @@ static int parse_dict(scanner *s, dlc_npy *out) {
             : word_is(key, kn, "shape")         ? KEY_SHAPE
                                                 : 0;
     if (!k)
-      return fail(s->e, "malformed header: unknown key '%s'", shown);
+      return dlc_fail(s->e, "malformed header: unknown key '%s'", shown);
     if (seen & k)
-      return fail(s->e, "malformed header: duplicate key '%s'", shown);
+      return dlc_fail(s->e, "malformed header: duplicate key '%s'", shown);
     seen |= k;
     char what[96];
     snprintf(what, sizeof what, "after '%s'", shown);
@@ -293,22 +274,22 @@ static int parse_dict(scanner *s, dlc_npy *out) {
       break;
     }
     char buf[64];
-    return fail(s->e, "malformed header: expected ',' or '}' after the value "
+    return dlc_fail(s->e, "malformed header: expected ',' or '}' after the value "
                 "of '%s', found %s", shown, next_text(s, buf, sizeof buf));
   }
   skip_space(s);
   if (s->p < s->end) {
     char buf[64];
-    return fail(s->e, "malformed header: unexpected %s after the dict",
+    return dlc_fail(s->e, "malformed header: unexpected %s after the dict",
                 next_text(s, buf, sizeof buf));
   }
   static const struct { int k; const char *name; } keys[] = {
       {KEY_DESCR, "descr"}, {KEY_FORTRAN, "fortran_order"}, {KEY_SHAPE, "shape"}};
   for (int i = 0; i < 3; i++)
     if (!(seen & keys[i].k))
-      return fail(s->e, "malformed header: missing key '%s'", keys[i].name);
+      return dlc_fail(s->e, "malformed header: missing key '%s'", keys[i].name);
   if (fortran)
-    return fail(s->e, "fortran_order arrays are not supported (save a "
+    return dlc_fail(s->e, "fortran_order arrays are not supported (save a "
                 "C-order array, e.g. np.ascontiguousarray)");
   return 0;
 }
@@ -326,13 +307,13 @@ static const char *shape_str(const dlc_npy *a, char *buf, size_t cap) {
 
 /* Parses everything before the data; *data_off is where the data starts.
  * Fills out->nbytes from the shape and checks it against len. */
-static int parse_header(const unsigned char *b, size_t len, errbuf *e,
+static int parse_header(const unsigned char *b, size_t len, dlc_errbuf *e,
                         dlc_npy *out, size_t *data_off) {
   size_t m = len < 6 ? len : 6;
   if (memcmp(b, magic, m) != 0)
-    return fail(e, "not a .npy file (bad magic)");
+    return dlc_fail(e, "not a .npy file (bad magic)");
   if (len < 10)
-    return fail(e, "truncated: %zu bytes is too short for a .npy header", len);
+    return dlc_fail(e, "truncated: %zu bytes is too short for a .npy header", len);
   out->major = b[6];
   out->minor = b[7];
   size_t hlen, hstart;
@@ -341,17 +322,17 @@ static int parse_header(const unsigned char *b, size_t len, errbuf *e,
     hstart = 10;
   } else if ((out->major == 2 || out->major == 3) && out->minor == 0) {
     if (len < 12)
-      return fail(e, "truncated: %zu bytes is too short for a .npy header",
+      return dlc_fail(e, "truncated: %zu bytes is too short for a .npy header",
                   len);
     hlen = (size_t)b[8] | (size_t)b[9] << 8 | (size_t)b[10] << 16 |
            (size_t)b[11] << 24;
     hstart = 12;
   } else {
-    return fail(e, "unsupported .npy format version %d.%d (dlcc reads 1.0, "
+    return dlc_fail(e, "unsupported .npy format version %d.%d (dlcc reads 1.0, "
                 "2.0 and 3.0)", out->major, out->minor);
   }
   if (hlen > len - hstart)
-    return fail(e, "truncated header: it says %zu bytes, the file has %zu "
+    return dlc_fail(e, "truncated header: it says %zu bytes, the file has %zu "
                 "after the preamble", hlen, len - hstart);
   scanner s = {(const char *)b + hstart, (const char *)b + hstart + hlen, e};
   if (parse_dict(&s, out) != 0)
@@ -362,18 +343,18 @@ static int parse_header(const unsigned char *b, size_t len, errbuf *e,
   for (int i = 0; i < out->rank; i++) {
     uint64_t d = (uint64_t)out->dims[i];
     if (d && nbytes > (UINT64_MAX >> 2) / d)
-      return fail(e, "bad shape: the array is too large");
+      return dlc_fail(e, "bad shape: the array is too large");
     nbytes *= d;
   }
   *data_off = hstart + hlen;
   size_t have = len - *data_off;
   char sh[64 * 24];
   if (nbytes > have)
-    return fail(e, "truncated data: shape %s of %s needs %llu bytes, found "
+    return dlc_fail(e, "truncated data: shape %s of %s needs %llu bytes, found "
                 "%zu", shape_str(out, sh, sizeof sh),
                 dlc_npy_descr(out->dtype), (unsigned long long)nbytes, have);
   if (nbytes < have)
-    return fail(e, "%llu bytes of trailing data: shape %s of %s needs %llu "
+    return dlc_fail(e, "%llu bytes of trailing data: shape %s of %s needs %llu "
                 "bytes, found %zu", (unsigned long long)(have - nbytes),
                 shape_str(out, sh, sizeof sh), dlc_npy_descr(out->dtype),
                 (unsigned long long)nbytes, have);
@@ -383,10 +364,10 @@ static int parse_header(const unsigned char *b, size_t len, errbuf *e,
 
 int dlc_npy_parse(const void *buf, size_t len, const char *name, dlc_npy *out,
                   char *err, size_t errlen) {
-  errbuf e = {err, errlen, name ? name : "<memory>"};
+  dlc_errbuf e = {err, errlen, name ? name : "<memory>"};
   memset(out, 0, sizeof *out);
   if (!buf && len)
-    return fail(&e, "no data");
+    return dlc_fail(&e, "no data");
   size_t off;
   if (parse_header(buf ? buf : "", len, &e, out, &off) != 0) {
     memset(out, 0, sizeof *out);
@@ -396,49 +377,18 @@ int dlc_npy_parse(const void *buf, size_t len, const char *name, dlc_npy *out,
   if (!out->data) {
     size_t n = out->nbytes;
     memset(out, 0, sizeof *out);
-    return fail(&e, "out of memory (%zu bytes)", n);
+    return dlc_fail(&e, "out of memory (%zu bytes)", n);
   }
   memcpy(out->data, (const char *)buf + off, out->nbytes);
   return 0;
 }
 
-/* The whole file, malloc'd (plus a byte so that empty files work). */
-static unsigned char *slurp(const char *path, size_t *len, errbuf *e) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    fail(e, "cannot open: %s", strerror(errno));
-    return NULL;
-  }
-  size_t cap = 1 << 16, n = 0;
-  unsigned char *b = malloc(cap);
-  for (;;) {
-    if (!b) {
-      fail(e, "out of memory reading the file");
-      break;
-    }
-    n += fread(b + n, 1, cap - n, f);
-    if (n < cap)
-      break;
-    unsigned char *nb = cap < SIZE_MAX / 2 ? realloc(b, cap *= 2) : NULL;
-    if (!nb)
-      free(b);
-    b = nb;
-  }
-  if (b && ferror(f)) {
-    fail(e, "cannot read: %s", strerror(errno));
-    free(b);
-    b = NULL;
-  }
-  fclose(f);
-  *len = n;
-  return b;
-}
 
 int dlc_npy_read(const char *path, dlc_npy *out, char *err, size_t errlen) {
-  errbuf e = {err, errlen, path};
+  dlc_errbuf e = {err, errlen, path};
   memset(out, 0, sizeof *out);
   size_t len, off;
-  unsigned char *b = slurp(path, &len, &e);
+  unsigned char *b = dlc_slurp(path, &len, &e);
   if (!b)
     return -1;
   if (parse_header(b, len, &e, out, &off) != 0) {
@@ -458,32 +408,32 @@ int dlc_npy_read(const char *path, dlc_npy *out, char *err, size_t errlen) {
 int dlc_npy_write(const char *path, dlcc_dtype dtype, int rank,
                   const int64_t *dims, const void *data, char *err,
                   size_t errlen) {
-  errbuf e = {err, errlen, path};
+  dlc_errbuf e = {err, errlen, path};
   const char *descr = dlc_npy_descr(dtype);
   if (!descr)
-    return fail(&e, "cannot write dtype code %d", (int)dtype);
+    return dlc_fail(&e, "cannot write dtype code %d", (int)dtype);
   if (rank < 0 || rank > DLC_NPY_MAX_RANK || (rank > 0 && !dims))
-    return fail(&e, "cannot write rank %d", rank);
+    return dlc_fail(&e, "cannot write rank %d", rank);
   dlc_npy a = {.dtype = dtype, .rank = rank};
   uint64_t nbytes = dlcc_dtype_size(dtype);
   for (int i = 0; i < rank; i++) {
     if (dims[i] < 0)
-      return fail(&e, "cannot write a negative dimension (%lld)",
+      return dlc_fail(&e, "cannot write a negative dimension (%lld)",
                   (long long)dims[i]);
     if (dims[i] && nbytes > (UINT64_MAX >> 2) / (uint64_t)dims[i])
-      return fail(&e, "cannot write: the array is too large");
+      return dlc_fail(&e, "cannot write: the array is too large");
     nbytes *= (uint64_t)dims[i];
     a.dims[i] = dims[i];
   }
   if (nbytes && !data)
-    return fail(&e, "cannot write: data is NULL");
+    return dlc_fail(&e, "cannot write: data is NULL");
 
   char sh[64 * 24];
   char *dict = NULL;
   int dn = asprintf(&dict, "{'descr': '%s', 'fortran_order': False, "
                     "'shape': %s, }", descr, shape_str(&a, sh, sizeof sh));
   if (dn < 0)
-    return fail(&e, "out of memory");
+    return dlc_fail(&e, "out of memory");
   /* Pad with spaces and end with '\n' so the data starts at a multiple of
    * 64; the preamble is 10 bytes in version 1.0, 12 in 2.0. */
   size_t pre = 10, hlen = ((pre + (size_t)dn + 1 + 63) & ~(size_t)63) - pre;
@@ -494,7 +444,7 @@ int dlc_npy_write(const char *path, dlcc_dtype dtype, int rank,
   unsigned char *hdr = malloc(pre + hlen);
   if (!hdr) {
     free(dict);
-    return fail(&e, "out of memory");
+    return dlc_fail(&e, "out of memory");
   }
   memcpy(hdr, magic, 6);
   hdr[6] = pre == 10 ? 1 : 2;
@@ -509,7 +459,7 @@ int dlc_npy_write(const char *path, dlcc_dtype dtype, int rank,
   FILE *f = fopen(path, "wb");
   if (!f) {
     free(hdr);
-    return fail(&e, "cannot write: %s", strerror(errno));
+    return dlc_fail(&e, "cannot write: %s", strerror(errno));
   }
   int ok = fwrite(hdr, 1, pre + hlen, f) == pre + hlen &&
            (nbytes == 0 || fwrite(data, 1, (size_t)nbytes, f) == nbytes);
@@ -520,6 +470,6 @@ int dlc_npy_write(const char *path, dlcc_dtype dtype, int rank,
     saved = errno;
   }
   if (!ok)
-    return fail(&e, "cannot write: %s", strerror(saved));
+    return dlc_fail(&e, "cannot write: %s", strerror(saved));
   return 0;
 }

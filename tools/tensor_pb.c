@@ -3,6 +3,7 @@
  * exactly one place (raw_data or the typed field the type uses) and that
  * its size matches the dims, before copying it out. */
 #define _GNU_SOURCE
+#include "fileio.h"
 #include "tensor_pb.h"
 
 #include <errno.h>
@@ -17,27 +18,7 @@
 #error "tensor_pb.c reads and writes little-endian raw_data in place"
 #endif
 
-typedef struct errbuf {
-  char *buf;
-  size_t len;
-  const char *name;
-} errbuf;
 
-/* "name: message" into the caller's buffer; returns -1. */
-static int fail(errbuf *e, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int fail(errbuf *e, const char *fmt, ...) {
-  if (!e->buf || e->len == 0)
-    return -1;
-  int n = snprintf(e->buf, e->len, "%s: ", e->name);
-  if (n >= 0 && (size_t)n < e->len) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->buf + n, e->len - (size_t)n, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
 
 /* TensorProto.DataType, with the values newer ONNX versions added, so that
  * a message can name any type a file may hold. */
@@ -138,28 +119,28 @@ static void field_counts(const Onnx__TensorProto *t, size_t n[F_COUNT]) {
 }
 
 /* Checks the unpacked message and copies its data into out. */
-static int convert(const Onnx__TensorProto *t, errbuf *e, dlc_tensor_pb *out) {
+static int convert(const Onnx__TensorProto *t, dlc_errbuf *e, dlc_tensor_pb *out) {
   /* SequenceProto and OptionalProto, which ONNX's test data also has,
    * keep their values in field 3: a TensorProto's segment. */
   if (t->segment)
-    return fail(e, "segmented tensors are not supported (or the file is a "
+    return dlc_fail(e, "segmented tensors are not supported (or the file is a "
                 "SequenceProto or OptionalProto, not a TensorProto)");
   if ((t->has_data_location &&
        t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) ||
       t->n_external_data)
-    return fail(e, "external data is not supported");
+    return dlc_fail(e, "external data is not supported");
   if (!t->has_data_type || t->data_type == 0)
-    return fail(e, "no data type (data_type is missing or UNDEFINED)");
+    return dlc_fail(e, "no data type (data_type is missing or UNDEFINED)");
   const struct pb_type *pt = by_onnx(t->data_type);
   if (!pt) {
     const char *tn = dlc_tensor_pb_type_name(t->data_type);
     if (!tn)
-      return fail(e, "unknown data type %d", (int)t->data_type);
-    return fail(e, "unsupported data type %s (dlcc reads FLOAT, DOUBLE, "
+      return dlc_fail(e, "unknown data type %d", (int)t->data_type);
+    return dlc_fail(e, "unsupported data type %s (dlcc reads FLOAT, DOUBLE, "
                 "INT32, INT64, BOOL)", tn);
   }
   if (t->n_dims > DLC_TENSOR_PB_MAX_RANK)
-    return fail(e, "%zu dimensions, more than %d", t->n_dims,
+    return dlc_fail(e, "%zu dimensions, more than %d", t->n_dims,
                 DLC_TENSOR_PB_MAX_RANK);
   out->dtype = pt->dtype;
   out->rank = (int)t->n_dims;
@@ -168,9 +149,9 @@ static int convert(const Onnx__TensorProto *t, errbuf *e, dlc_tensor_pb *out) {
   for (int i = 0; i < out->rank; i++) {
     int64_t d = t->dims[i];
     if (d < 0)
-      return fail(e, "negative dimension %lld at index %d", (long long)d, i);
+      return dlc_fail(e, "negative dimension %lld at index %d", (long long)d, i);
     if (d && numel > (UINT64_MAX >> 4) / (uint64_t)d)
-      return fail(e, "the tensor is too large");
+      return dlc_fail(e, "the tensor is too large");
     numel *= (uint64_t)d;
     out->dims[i] = d;
   }
@@ -184,30 +165,30 @@ static int convert(const Onnx__TensorProto *t, errbuf *e, dlc_tensor_pb *out) {
     if (!counts[f] || f == (int)pt->typed)
       continue;
     if (t->has_raw_data)
-      return fail(e, "both raw_data and %s hold data", field_names[f]);
-    return fail(e, "%s tensor has %s (expected raw_data or %s)",
+      return dlc_fail(e, "both raw_data and %s hold data", field_names[f]);
+    return dlc_fail(e, "%s tensor has %s (expected raw_data or %s)",
                 type_names[pt->onnx], field_names[f], field_names[pt->typed]);
   }
   size_t typed = counts[pt->typed];
   if (t->has_raw_data && typed)
-    return fail(e, "both raw_data and %s hold data", field_names[pt->typed]);
+    return dlc_fail(e, "both raw_data and %s hold data", field_names[pt->typed]);
 
   if (t->has_raw_data) {
     if (t->raw_data.len != nbytes)
-      return fail(e, "raw_data of %s needs %llu bytes, found %zu", ty,
+      return dlc_fail(e, "raw_data of %s needs %llu bytes, found %zu", ty,
                   (unsigned long long)nbytes, t->raw_data.len);
   } else if (typed != numel) {
     if (typed == 0)
-      return fail(e, "no data: %s needs %llu values in raw_data or %s", ty,
+      return dlc_fail(e, "no data: %s needs %llu values in raw_data or %s", ty,
                   (unsigned long long)numel, field_names[pt->typed]);
-    return fail(e, "%s of %s needs %llu values, found %zu",
+    return dlc_fail(e, "%s of %s needs %llu values, found %zu",
                 field_names[pt->typed], ty, (unsigned long long)numel, typed);
   }
 
   out->nbytes = (size_t)nbytes;
   out->data = malloc(nbytes ? (size_t)nbytes : 1);
   if (!out->data)
-    return fail(e, "out of memory (%llu bytes)", (unsigned long long)nbytes);
+    return dlc_fail(e, "out of memory (%llu bytes)", (unsigned long long)nbytes);
   if (t->has_raw_data) {
     if (nbytes)
       memcpy(out->data, t->raw_data.data, (size_t)nbytes);
@@ -231,26 +212,26 @@ static int convert(const Onnx__TensorProto *t, errbuf *e, dlc_tensor_pb *out) {
       long long v = t->has_raw_data ? ((const uint8_t *)t->raw_data.data)[i]
                                     : (long long)t->int32_data[i];
       if (v != 0 && v != 1)
-        return fail(e, "BOOL value %lld at index %zu of %s is not 0 or 1", v,
+        return dlc_fail(e, "BOOL value %lld at index %zu of %s is not 0 or 1", v,
                     i, where);
     }
   }
   out->name = strdup(t->name ? t->name : "");
   if (!out->name)
-    return fail(e, "out of memory");
+    return dlc_fail(e, "out of memory");
   return 0;
 }
 
 int dlc_tensor_pb_parse(const void *buf, size_t len, const char *name,
                         dlc_tensor_pb *out, char *err, size_t errlen) {
-  errbuf e = {err, errlen, name ? name : "<memory>"};
+  dlc_errbuf e = {err, errlen, name ? name : "<memory>"};
   memset(out, 0, sizeof *out);
   if (!buf && len)
-    return fail(&e, "no data");
+    return dlc_fail(&e, "no data");
   Onnx__TensorProto *t =
       onnx__tensor_proto__unpack(NULL, len, buf ? buf : (const void *)"");
   if (!t)
-    return fail(&e, "not a TensorProto (malformed or truncated protobuf)");
+    return dlc_fail(&e, "not a TensorProto (malformed or truncated protobuf)");
   int rc = convert(t, &e, out);
   onnx__tensor_proto__free_unpacked(t, NULL);
   if (rc != 0) {
@@ -260,44 +241,13 @@ int dlc_tensor_pb_parse(const void *buf, size_t len, const char *name,
   return rc;
 }
 
-/* The whole file, malloc'd (at least one byte, so that empty files work). */
-static unsigned char *slurp(const char *path, size_t *len, errbuf *e) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    fail(e, "cannot open: %s", strerror(errno));
-    return NULL;
-  }
-  size_t cap = 1 << 16, n = 0;
-  unsigned char *b = malloc(cap);
-  for (;;) {
-    if (!b) {
-      fail(e, "out of memory reading the file");
-      break;
-    }
-    n += fread(b + n, 1, cap - n, f);
-    if (n < cap)
-      break;
-    unsigned char *nb = cap < SIZE_MAX / 2 ? realloc(b, cap *= 2) : NULL;
-    if (!nb)
-      free(b);
-    b = nb;
-  }
-  if (b && ferror(f)) {
-    fail(e, "cannot read: %s", strerror(errno));
-    free(b);
-    b = NULL;
-  }
-  fclose(f);
-  *len = n;
-  return b;
-}
 
 int dlc_tensor_pb_read(const char *path, dlc_tensor_pb *out, char *err,
                        size_t errlen) {
-  errbuf e = {err, errlen, path};
+  dlc_errbuf e = {err, errlen, path};
   memset(out, 0, sizeof *out);
   size_t len;
-  unsigned char *b = slurp(path, &len, &e);
+  unsigned char *b = dlc_slurp(path, &len, &e);
   if (!b)
     return -1;
   int rc = dlc_tensor_pb_parse(b, len, path, out, err, errlen);
@@ -311,26 +261,26 @@ int dlc_tensor_pb_write(const char *path, const char *tensor_name,
                         dlcc_dtype dtype, int rank, const int64_t *dims,
                         const void *data, dlc_tensor_pb_layout layout,
                         char *err, size_t errlen) {
-  errbuf e = {err, errlen, path};
+  dlc_errbuf e = {err, errlen, path};
   const struct pb_type *pt = by_dtype(dtype);
   if (!pt)
-    return fail(&e, "cannot write dtype code %d", (int)dtype);
+    return dlc_fail(&e, "cannot write dtype code %d", (int)dtype);
   if (rank < 0 || rank > DLC_TENSOR_PB_MAX_RANK || (rank > 0 && !dims))
-    return fail(&e, "cannot write rank %d", rank);
+    return dlc_fail(&e, "cannot write rank %d", rank);
   if (layout != DLC_TENSOR_PB_RAW && layout != DLC_TENSOR_PB_TYPED)
-    return fail(&e, "cannot write layout %d", (int)layout);
+    return dlc_fail(&e, "cannot write layout %d", (int)layout);
   uint64_t numel = 1;
   for (int i = 0; i < rank; i++) {
     if (dims[i] < 0)
-      return fail(&e, "cannot write a negative dimension (%lld)",
+      return dlc_fail(&e, "cannot write a negative dimension (%lld)",
                   (long long)dims[i]);
     if (dims[i] && numel > (UINT64_MAX >> 4) / (uint64_t)dims[i])
-      return fail(&e, "cannot write: the tensor is too large");
+      return dlc_fail(&e, "cannot write: the tensor is too large");
     numel *= (uint64_t)dims[i];
   }
   size_t nbytes = (size_t)numel * pt->size;
   if (nbytes && !data)
-    return fail(&e, "cannot write: data is NULL");
+    return dlc_fail(&e, "cannot write: data is NULL");
 
   Onnx__TensorProto t;
   onnx__tensor_proto__init(&t);
@@ -348,7 +298,7 @@ int dlc_tensor_pb_write(const char *path, const char *tensor_name,
   } else if (dtype == DLCC_BOOL) {
     bools = malloc(numel ? (size_t)numel * sizeof *bools : 1);
     if (!bools)
-      return fail(&e, "out of memory");
+      return dlc_fail(&e, "out of memory");
     for (size_t i = 0; i < numel; i++)
       bools[i] = ((const uint8_t *)data)[i] != 0;
     t.n_int32_data = (size_t)numel;
@@ -370,7 +320,7 @@ int dlc_tensor_pb_write(const char *path, const char *tensor_name,
   uint8_t *buf = malloc(len ? len : 1);
   if (!buf) {
     free(bools);
-    return fail(&e, "out of memory");
+    return dlc_fail(&e, "out of memory");
   }
   onnx__tensor_proto__pack(&t, buf);
   free(bools);
@@ -378,7 +328,7 @@ int dlc_tensor_pb_write(const char *path, const char *tensor_name,
   FILE *f = fopen(path, "wb");
   if (!f) {
     free(buf);
-    return fail(&e, "cannot write: %s", strerror(errno));
+    return dlc_fail(&e, "cannot write: %s", strerror(errno));
   }
   int ok = len == 0 || fwrite(buf, 1, len, f) == len;
   int saved = errno;
@@ -388,6 +338,6 @@ int dlc_tensor_pb_write(const char *path, const char *tensor_name,
     saved = errno;
   }
   if (!ok)
-    return fail(&e, "cannot write: %s", strerror(saved));
+    return dlc_fail(&e, "cannot write: %s", strerror(saved));
   return 0;
 }
