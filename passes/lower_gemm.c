@@ -32,8 +32,8 @@ dlc_lbuf *dlc_gemm_pack_b(lower *L, const dlc_lbuf *B, int64_t K, int64_t N) {
   size_t es = dlc_dtype_size(t.dtype);
   char *p = dlc_arena_alloc(L->m->arena, dlc_type_bytes(&t));
   memset(p, 0, dlc_type_bytes(&t));
-  const char *src = B->data;
-  for (int64_t jt = 0; jt < nt; jt++)
+  const char *src = B->data; /* a constant without data holds zeros */
+  for (int64_t jt = 0; src && jt < nt; jt++)
     for (int64_t k = 0; k < K; k++) {
       int64_t w = N - jt * NR < NR ? N - jt * NR : NR;
       memcpy(p + ((jt * K + k) * NR) * es, src + (k * N + jt * NR) * es, (size_t)w * es);
@@ -52,7 +52,7 @@ dlc_lbuf *dlc_gemm_pack_a(lower *L, const dlc_lbuf *A, int64_t M, int64_t K) {
   char *p = dlc_arena_alloc(L->m->arena, dlc_type_bytes(&t));
   memset(p, 0, dlc_type_bytes(&t));
   const char *src = A->data;
-  for (int64_t i = 0; i < M; i++)
+  for (int64_t i = 0; src && i < M; i++)
     for (int64_t k = 0; k < K; k++)
       memcpy(p + (((i / MR) * K + k) * MR + i % MR) * es, src + (i * K + k) * es, es);
   dlc_lbuf *b = dlc_lmodule_add_buf(L->m, DLC_BUF_CONST,

@@ -30,6 +30,7 @@ typedef struct interval {
   int nalso, capalso;
   int64_t size; /* aligned */
   int first, last; /* steps, inclusive; last = INT_MAX while alive */
+  int64_t key; /* for sorting by the current placement order */
 } interval;
 
 typedef struct plan {
@@ -74,22 +75,20 @@ static void plan_share(plan *p, dlc_lbuf *from, dlc_lbuf *to) {
 
 /* Placement orders to try: largest first; longest-lived bytes first;
  * earliest first. Ties go by creation order, so results are stable. */
-static int order_key;
-
-static int64_t key(const interval *x) {
+static int64_t key(const interval *x, int order) {
   int64_t life = (int64_t)(x->last == INT_MAX ? 1 << 20 : x->last) - x->first + 1;
-  switch (order_key) {
+  switch (order) {
   case 0: return x->size;
   case 1: return x->size * life;
   default: return -(int64_t)x->first;
   }
 }
 
+/* by key, largest first (the key is stored first, so no global state) */
 static int by_key(const void *a, const void *b) {
   const interval *x = *(interval *const *)a, *y = *(interval *const *)b;
-  int64_t kx = key(x), ky = key(y);
-  if (kx != ky)
-    return kx > ky ? -1 : 1;
+  if (x->key != y->key)
+    return x->key > y->key ? -1 : 1;
   return x < y ? -1 : x > y;
 }
 
@@ -134,10 +133,15 @@ static void plan_finish(plan *p, dlc_lmodule *m) {
   int64_t peak = -1;
   int best = 0;
   for (int pass = 0; pass < 4; pass++) {
-    /* the last pass redoes the best order, leaving its offsets in place */
-    order_key = pass < 3 ? pass : best;
-    for (int i = 0; i < p->n; i++)
+    /* the last pass redoes the best order, leaving its offsets in place
+     * (not needed when the best was the last tried) */
+    if (pass == 3 && best == 2)
+      break;
+    int how = pass < 3 ? pass : best;
+    for (int i = 0; i < p->n; i++) {
       order[i] = &p->iv[i];
+      p->iv[i].key = key(&p->iv[i], how);
+    }
     qsort(order, (size_t)p->n, sizeof *order, by_key);
     int64_t need = place(p, order, placed, clash);
     if (pass < 3 && (peak < 0 || need < peak)) {
