@@ -12,7 +12,6 @@
  * graph, and the thread counts with each other bit for bit. Each program
  * also names the kernels lowering must make of it, so a chain that silently
  * stops fusing fails here instead of only running slower. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,55 +24,6 @@
 
 /* ==== the passes, as golden text ========================================= */
 
-static dlc_type ty(dlc_dtype dt, int rank, ...) {
-  dlc_type t = {.dtype = dt, .rank = rank};
-  va_list ap;
-  va_start(ap, rank);
-  for (int i = 0; i < rank; i++)
-    t.dims[i] = va_arg(ap, int);
-  va_end(ap);
-  return t;
-}
-
-static tu_sink sink;
-static dlc_graph *g;
-
-static void setup(void) {
-  tu_sink_open(&sink);
-  g = dlc_graph_new("t");
-}
-
-static void teardown(void) {
-  dlc_graph_free(g);
-  g = NULL;
-  tu_sink_close(&sink);
-}
-
-static dlc_node *in(const char *name, dlc_type t) {
-  return dlc_graph_add_input(g, name, &t, dlc_noloc());
-}
-
-static dlc_node *weight(const char *name, dlc_type t, const void *data) {
-  return dlc_graph_add_weight(g, name, &t, data, dlc_noloc());
-}
-
-static dlc_node *opn(dlc_op op, int nin, dlc_node *const *ins, const dlc_attrs *at) {
-  dlc_node *n = dlc_graph_build(g, op, dlc_noloc(), nin, ins, at, sink.d);
-  ck_assert_msg(n != NULL, "%s", tu_sink_text(&sink));
-  return n;
-}
-
-static dlc_node *op1(dlc_op op, dlc_node *a) { return opn(op, 1, &a, NULL); }
-
-static dlc_node *op2(dlc_op op, dlc_node *a, dlc_node *b) {
-  dlc_node *ab[2] = {a, b};
-  return opn(op, 2, ab, NULL);
-}
-
-static void out(const char *name, dlc_node *n) {
-  dlc_graph_add_output(g, name, n, dlc_noloc());
-}
-
 static dlc_attrs conv_attrs(int stride, int pad, int groups) {
   dlc_attrs a = {.stride = {stride, stride}, .dilation = {1, 1},
                  .pad = {pad, pad, pad, pad}, .groups = groups};
@@ -83,33 +33,14 @@ static dlc_attrs conv_attrs(int stride, int pad, int groups) {
 /* conv2d(x, w[, b]) */
 static dlc_node *conv(dlc_node *x, dlc_node *w, dlc_node *b, dlc_attrs a) {
   dlc_node *ins[3] = {x, w, b};
-  return opn(DLC_OP_CONV2D, b ? 3 : 2, ins, &a);
+  return tu_opn(DLC_OP_CONV2D, b ? 3 : 2, ins, &a);
 }
 
 static dlc_node *bnorm(dlc_node *x, dlc_node *s, dlc_node *b, dlc_node *mu, dlc_node *v,
                        double eps) {
   dlc_node *ins[5] = {x, s, b, mu, v};
   dlc_attrs a = {.eps = eps};
-  return opn(DLC_OP_BATCH_NORM, 5, ins, &a);
-}
-
-static char *print_graph(void) {
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  dlc_graph_print(g, f);
-  fclose(f);
-  return buf;
-}
-
-/* Runs the pipeline with the verifier on and checks the printed graph. */
-static void run_expect(const char *pipeline, const char *want) {
-  dlc_pass_options o = {.verify_each = true};
-  ck_assert_int_eq(dlc_run_passes(g, pipeline, &o, sink.d), DLC_OK);
-  ck_assert_str_eq(tu_sink_text(&sink), "");
-  char *got = print_graph();
-  ck_assert_str_eq(got, want);
-  free(got);
+  return tu_opn(DLC_OP_BATCH_NORM, 5, ins, &a);
 }
 
 /* ---- fold_bn: golden text ----
@@ -121,43 +52,43 @@ static const float bn_s[] = {1, 3, 2}, bn_b[] = {0.5f, -1, 0}, bn_mu[] = {1, 2, 
                    bn_v[] = {0, 0.75f, 3.75f};
 
 static dlc_node *bn_of(dlc_node *c) {
-  dlc_node *s = weight("s", ty(DLC_F32, 1, 3), bn_s);
-  dlc_node *b = weight("bb", ty(DLC_F32, 1, 3), bn_b);
-  dlc_node *mu = weight("mu", ty(DLC_F32, 1, 3), bn_mu);
-  dlc_node *v = weight("v", ty(DLC_F32, 1, 3), bn_v);
+  dlc_node *s = tu_weight("s", tu_ty(DLC_F32, 1, 3), bn_s);
+  dlc_node *b = tu_weight("bb", tu_ty(DLC_F32, 1, 3), bn_b);
+  dlc_node *mu = tu_weight("mu", tu_ty(DLC_F32, 1, 3), bn_mu);
+  dlc_node *v = tu_weight("v", tu_ty(DLC_F32, 1, 3), bn_v);
   return bnorm(c, s, b, mu, v, 0.25);
 }
 
 START_TEST(fold_bn_conv_without_bias) {
   float w[] = {1, 2, 3, 4, 5, 6};
-  dlc_node *x = in("x", ty(DLC_F32, 4, 1, 2, 3, 3));
-  dlc_node *nw = weight("w", ty(DLC_F32, 4, 3, 2, 1, 1), w);
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 4, 1, 2, 3, 3));
+  dlc_node *nw = tu_weight("w", tu_ty(DLC_F32, 4, 3, 2, 1, 1), w);
   dlc_node *c = conv(x, nw, NULL, conv_attrs(1, 0, 1));
-  out("y", bn_of(c));
-  run_expect("fold_bn",
-             "model t {\n"
-             "  input x : f32[1,2,3,3]\n"
-             "  weight w : f32[3,2,1,1]\n"
-             "  %0 = const [2, 4, 9, 12, 5, 6] : f32[3,2,1,1]\n"
-             "  %1 = const [-1.5, -7, 1] : f32[3]\n"
-             "  %2 = conv2d(x, %0, %1, stride=[1,1], pad=[0,0,0,0], dilation=[1,1], "
-             "groups=1) : f32[1,3,3,3]\n"
-             "  weight s : f32[3]\n"
-             "  weight bb : f32[3]\n"
-             "  weight mu : f32[3]\n"
-             "  weight v : f32[3]\n"
-             "  output y = %2\n"
-             "}\n");
+  tu_out("y", bn_of(c));
+  tu_expect_passes("fold_bn",
+                   "model t {\n"
+                   "  input x : f32[1,2,3,3]\n"
+                   "  weight w : f32[3,2,1,1]\n"
+                   "  %0 = const [2, 4, 9, 12, 5, 6] : f32[3,2,1,1]\n"
+                   "  %1 = const [-1.5, -7, 1] : f32[3]\n"
+                   "  %2 = conv2d(x, %0, %1, stride=[1,1], pad=[0,0,0,0], dilation=[1,1], "
+                   "groups=1) : f32[1,3,3,3]\n"
+                   "  weight s : f32[3]\n"
+                   "  weight bb : f32[3]\n"
+                   "  weight mu : f32[3]\n"
+                   "  weight v : f32[3]\n"
+                   "  output y = %2\n"
+                   "}\n");
   /* the parameters are unread now; dce takes them */
-  run_expect("dce",
-             "model t {\n"
-             "  input x : f32[1,2,3,3]\n"
-             "  %0 = const [2, 4, 9, 12, 5, 6] : f32[3,2,1,1]\n"
-             "  %1 = const [-1.5, -7, 1] : f32[3]\n"
-             "  %2 = conv2d(x, %0, %1, stride=[1,1], pad=[0,0,0,0], dilation=[1,1], "
-             "groups=1) : f32[1,3,3,3]\n"
-             "  output y = %2\n"
-             "}\n");
+  tu_expect_passes("dce",
+                   "model t {\n"
+                   "  input x : f32[1,2,3,3]\n"
+                   "  %0 = const [2, 4, 9, 12, 5, 6] : f32[3,2,1,1]\n"
+                   "  %1 = const [-1.5, -7, 1] : f32[3]\n"
+                   "  %2 = conv2d(x, %0, %1, stride=[1,1], pad=[0,0,0,0], dilation=[1,1], "
+                   "groups=1) : f32[1,3,3,3]\n"
+                   "  output y = %2\n"
+                   "}\n");
 }
 END_TEST
 
@@ -165,21 +96,21 @@ START_TEST(fold_bn_conv_with_bias_and_readers_after) {
   /* the conv's own bias folds in; nodes after the batch_norm keep reading
    * its value (now the convolution's), and stay in order after it */
   float w[] = {1, 2, 3, 4, 5, 6}, cb[] = {1, -1, 0.5f};
-  dlc_node *x = in("x", ty(DLC_F32, 4, 1, 2, 3, 3));
-  dlc_node *nw = weight("w", ty(DLC_F32, 4, 3, 2, 1, 1), w);
-  dlc_node *nb = weight("cb", ty(DLC_F32, 1, 3), cb);
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 4, 1, 2, 3, 3));
+  dlc_node *nw = tu_weight("w", tu_ty(DLC_F32, 4, 3, 2, 1, 1), w);
+  dlc_node *nb = tu_weight("cb", tu_ty(DLC_F32, 1, 3), cb);
   dlc_node *c = conv(x, nw, nb, conv_attrs(1, 0, 1));
-  out("y", op1(DLC_OP_RELU, bn_of(c)));
-  run_expect("fold_bn,dce",
-             "model t {\n"
-             "  input x : f32[1,2,3,3]\n"
-             "  %0 = const [2, 4, 9, 12, 5, 6] : f32[3,2,1,1]\n"
-             "  %1 = const [0.5, -10, 1.5] : f32[3]\n"
-             "  %2 = conv2d(x, %0, %1, stride=[1,1], pad=[0,0,0,0], dilation=[1,1], "
-             "groups=1) : f32[1,3,3,3]\n"
-             "  %3 = relu(%2) : f32[1,3,3,3]\n"
-             "  output y = %3\n"
-             "}\n");
+  tu_out("y", tu_op1(DLC_OP_RELU, bn_of(c), NULL));
+  tu_expect_passes("fold_bn,dce",
+                   "model t {\n"
+                   "  input x : f32[1,2,3,3]\n"
+                   "  %0 = const [2, 4, 9, 12, 5, 6] : f32[3,2,1,1]\n"
+                   "  %1 = const [0.5, -10, 1.5] : f32[3]\n"
+                   "  %2 = conv2d(x, %0, %1, stride=[1,1], pad=[0,0,0,0], dilation=[1,1], "
+                   "groups=1) : f32[1,3,3,3]\n"
+                   "  %3 = relu(%2) : f32[1,3,3,3]\n"
+                   "  output y = %3\n"
+                   "}\n");
 }
 END_TEST
 
@@ -188,47 +119,47 @@ START_TEST(fold_bn_depthwise) {
   float w[12];
   for (int i = 0; i < 12; i++)
     w[i] = (float)(i + 1);
-  dlc_node *x = in("x", ty(DLC_F32, 4, 1, 3, 4, 4));
-  dlc_node *nw = weight("w", ty(DLC_F32, 4, 3, 1, 2, 2), w);
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 4, 1, 3, 4, 4));
+  dlc_node *nw = tu_weight("w", tu_ty(DLC_F32, 4, 3, 1, 2, 2), w);
   dlc_node *c = conv(x, nw, NULL, conv_attrs(2, 1, 3));
-  out("y", bn_of(c));
-  run_expect("fold_bn,dce",
-             "model t {\n"
-             "  input x : f32[1,3,4,4]\n"
-             "  %0 = const [2, 4, 6, 8, 15, 18, 21, 24, 9, 10, 11, 12] : f32[3,1,2,2]\n"
-             "  %1 = const [-1.5, -7, 1] : f32[3]\n"
-             "  %2 = conv2d(x, %0, %1, stride=[2,2], pad=[1,1,1,1], dilation=[1,1], "
-             "groups=3) : f32[1,3,3,3]\n"
-             "  output y = %2\n"
-             "}\n");
+  tu_out("y", bn_of(c));
+  tu_expect_passes("fold_bn,dce",
+                   "model t {\n"
+                   "  input x : f32[1,3,4,4]\n"
+                   "  %0 = const [2, 4, 6, 8, 15, 18, 21, 24, 9, 10, 11, 12] : f32[3,1,2,2]\n"
+                   "  %1 = const [-1.5, -7, 1] : f32[3]\n"
+                   "  %2 = conv2d(x, %0, %1, stride=[2,2], pad=[1,1,1,1], dilation=[1,1], "
+                   "groups=3) : f32[1,3,3,3]\n"
+                   "  output y = %2\n"
+                   "}\n");
 }
 END_TEST
 
 /* The same graph printed before and after: the pass must change nothing. */
 static void expect_unchanged(const char *pipeline) {
-  char *before = print_graph();
-  run_expect(pipeline, before);
+  char *before = tu_graph_text(tu_fx.g);
+  tu_expect_passes(pipeline, before);
   free(before);
 }
 
 START_TEST(fold_bn_not_when_conv_read_twice) {
   float w[] = {1, 2, 3, 4, 5, 6};
-  dlc_node *x = in("x", ty(DLC_F32, 4, 1, 2, 3, 3));
-  dlc_node *nw = weight("w", ty(DLC_F32, 4, 3, 2, 1, 1), w);
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 4, 1, 2, 3, 3));
+  dlc_node *nw = tu_weight("w", tu_ty(DLC_F32, 4, 3, 2, 1, 1), w);
   dlc_node *c = conv(x, nw, NULL, conv_attrs(1, 0, 1));
-  out("y", bn_of(c));
-  out("z", op1(DLC_OP_RELU, c));
+  tu_out("y", bn_of(c));
+  tu_out("z", tu_op1(DLC_OP_RELU, c, NULL));
   expect_unchanged("fold_bn");
 }
 END_TEST
 
 START_TEST(fold_bn_not_when_conv_is_an_output) {
   float w[] = {1, 2, 3, 4, 5, 6};
-  dlc_node *x = in("x", ty(DLC_F32, 4, 1, 2, 3, 3));
-  dlc_node *nw = weight("w", ty(DLC_F32, 4, 3, 2, 1, 1), w);
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 4, 1, 2, 3, 3));
+  dlc_node *nw = tu_weight("w", tu_ty(DLC_F32, 4, 3, 2, 1, 1), w);
   dlc_node *c = conv(x, nw, NULL, conv_attrs(1, 0, 1));
-  out("y", bn_of(c));
-  out("c", c);
+  tu_out("y", bn_of(c));
+  tu_out("c", c);
   expect_unchanged("fold_bn");
 }
 END_TEST
@@ -236,46 +167,46 @@ END_TEST
 START_TEST(fold_bn_not_with_non_constant_params) {
   /* each of the four parameters in turn is an input */
   for (int k = 0; k < 4; k++) {
-    dlc_graph_free(g);
-    g = dlc_graph_new("t");
+    dlc_graph_free(tu_fx.g);
+    tu_fx.g = dlc_graph_new("t");
     float w[] = {1, 2, 3, 4, 5, 6};
-    dlc_node *x = in("x", ty(DLC_F32, 4, 1, 2, 3, 3));
-    dlc_node *nw = weight("w", ty(DLC_F32, 4, 3, 2, 1, 1), w);
+    dlc_node *x = tu_in("x", tu_ty(DLC_F32, 4, 1, 2, 3, 3));
+    dlc_node *nw = tu_weight("w", tu_ty(DLC_F32, 4, 3, 2, 1, 1), w);
     dlc_node *p[4];
     const float *data[4] = {bn_s, bn_b, bn_mu, bn_v};
     for (int i = 0; i < 4; i++) {
       char name[8];
       snprintf(name, sizeof name, "p%d", i);
-      p[i] = i == k ? in(name, ty(DLC_F32, 1, 3)) : weight(name, ty(DLC_F32, 1, 3), data[i]);
+      p[i] = i == k ? tu_in(name, tu_ty(DLC_F32, 1, 3)) : tu_weight(name, tu_ty(DLC_F32, 1, 3), data[i]);
     }
     dlc_node *c = conv(x, nw, NULL, conv_attrs(1, 0, 1));
-    out("y", bnorm(c, p[0], p[1], p[2], p[3], 0.25));
+    tu_out("y", bnorm(c, p[0], p[1], p[2], p[3], 0.25));
     expect_unchanged("fold_bn");
   }
 }
 END_TEST
 
 START_TEST(fold_bn_not_with_non_constant_weight_or_bias) {
-  dlc_node *x = in("x", ty(DLC_F32, 4, 1, 2, 3, 3));
-  dlc_node *w = in("w", ty(DLC_F32, 4, 3, 2, 1, 1));
-  out("y", bn_of(conv(x, w, NULL, conv_attrs(1, 0, 1))));
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 4, 1, 2, 3, 3));
+  dlc_node *w = tu_in("w", tu_ty(DLC_F32, 4, 3, 2, 1, 1));
+  tu_out("y", bn_of(conv(x, w, NULL, conv_attrs(1, 0, 1))));
   expect_unchanged("fold_bn");
 
-  dlc_graph_free(g);
-  g = dlc_graph_new("t");
+  dlc_graph_free(tu_fx.g);
+  tu_fx.g = dlc_graph_new("t");
   float wd[] = {1, 2, 3, 4, 5, 6};
-  x = in("x", ty(DLC_F32, 4, 1, 2, 3, 3));
-  dlc_node *nw = weight("w", ty(DLC_F32, 4, 3, 2, 1, 1), wd);
-  dlc_node *b = in("b", ty(DLC_F32, 1, 3));
-  out("y", bn_of(conv(x, nw, b, conv_attrs(1, 0, 1))));
+  x = tu_in("x", tu_ty(DLC_F32, 4, 1, 2, 3, 3));
+  dlc_node *nw = tu_weight("w", tu_ty(DLC_F32, 4, 3, 2, 1, 1), wd);
+  dlc_node *b = tu_in("b", tu_ty(DLC_F32, 1, 3));
+  tu_out("y", bn_of(conv(x, nw, b, conv_attrs(1, 0, 1))));
   expect_unchanged("fold_bn");
 }
 END_TEST
 
 START_TEST(fold_bn_not_after_other_operators) {
   /* batch_norm of something else than a convolution stays */
-  dlc_node *x = in("x", ty(DLC_F32, 4, 1, 3, 2, 2));
-  out("y", bn_of(op1(DLC_OP_RELU, x)));
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 4, 1, 3, 2, 2));
+  tu_out("y", bn_of(tu_op1(DLC_OP_RELU, x, NULL)));
   expect_unchanged("fold_bn");
 }
 END_TEST
@@ -285,7 +216,7 @@ END_TEST
  * before and after the pass (the folded weights are rounded to f32 once). */
 static void fold_bn_values(int groups, bool bias, bool second) {
   int C = 4, M = groups == 4 ? 4 : 6;
-  dlc_node *x = in("x", ty(DLC_F32, 4, 2, C, 7, 6));
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 4, 2, C, 7, 6));
   float w[6 * 4 * 3 * 3], b[6], s[6], bb[6], mu[6], v[6];
   int nw = M * (C / groups) * 9;
   tu_fill_random(DLC_F32, w, nw, 11, -1, 1);
@@ -295,35 +226,35 @@ static void fold_bn_values(int groups, bool bias, bool second) {
   tu_fill_random(DLC_F32, mu, M, 15, -1, 1);
   tu_fill_random(DLC_F32, v, M, 16, 0.01, 3);
   v[0] = 0; /* eps alone */
-  dlc_node *wn = weight("w", ty(DLC_F32, 4, M, C / groups, 3, 3), w);
-  dlc_node *cb = bias ? weight("b", ty(DLC_F32, 1, M), b) : NULL;
+  dlc_node *wn = tu_weight("w", tu_ty(DLC_F32, 4, M, C / groups, 3, 3), w);
+  dlc_node *cb = bias ? tu_weight("b", tu_ty(DLC_F32, 1, M), b) : NULL;
   dlc_attrs a = conv_attrs(2, 1, groups);
   a.pad[2] = 0; /* asymmetric */
   dlc_node *c = conv(x, wn, cb, a);
-  dlc_node *ps[4] = {weight("s", ty(DLC_F32, 1, M), s), weight("bb", ty(DLC_F32, 1, M), bb),
-                     weight("mu", ty(DLC_F32, 1, M), mu), weight("v", ty(DLC_F32, 1, M), v)};
+  dlc_node *ps[4] = {tu_weight("s", tu_ty(DLC_F32, 1, M), s), tu_weight("bb", tu_ty(DLC_F32, 1, M), bb),
+                     tu_weight("mu", tu_ty(DLC_F32, 1, M), mu), tu_weight("v", tu_ty(DLC_F32, 1, M), v)};
   dlc_node *y = bnorm(c, ps[0], ps[1], ps[2], ps[3], 1e-5);
   if (second) /* a 1x1 conv + batch_norm after the first, same parameters */
-    y = bnorm(conv(op1(DLC_OP_RELU, y), weight("w2", ty(DLC_F32, 4, M, M / groups, 1, 1), w),
+    y = bnorm(conv(tu_op1(DLC_OP_RELU, y, NULL), tu_weight("w2", tu_ty(DLC_F32, 4, M, M / groups, 1, 1), w),
                    NULL, conv_attrs(1, 0, groups)),
               ps[0], ps[1], ps[2], ps[3], 1e-3);
-  out("y", y);
+  tu_out("y", y);
   int64_t n = dlc_type_numel(&x->type);
   float *xd = malloc(sizeof *xd * (size_t)n);
   tu_fill_random(DLC_F32, xd, n, 17, -2, 2);
   const void *ins[1] = {xd};
   void *before[1], *after[1];
-  ck_assert_int_eq(dlc_eval_graph(g, ins, before, sink.d), DLC_OK);
-  int nn = g->nnodes;
+  ck_assert_int_eq(dlc_eval_graph(tu_fx.g, ins, before, tu_fx.sink.d), DLC_OK);
+  int nn = tu_fx.g->nnodes;
   dlc_pass_options o = {.verify_each = true};
-  ck_assert_int_eq(dlc_run_passes(g, "fold_bn,dce", &o, sink.d), DLC_OK);
+  ck_assert_int_eq(dlc_run_passes(tu_fx.g, "fold_bn,dce", &o, tu_fx.sink.d), DLC_OK);
   /* every batch_norm went */
-  for (int i = 0; i < g->nnodes; i++)
-    ck_assert_int_ne(g->nodes[i]->op, DLC_OP_BATCH_NORM);
-  ck_assert_int_lt(g->nnodes, nn);
-  ck_assert_int_eq(dlc_eval_graph(g, ins, after, sink.d), DLC_OK);
+  for (int i = 0; i < tu_fx.g->nnodes; i++)
+    ck_assert_int_ne(tu_fx.g->nodes[i]->op, DLC_OP_BATCH_NORM);
+  ck_assert_int_lt(tu_fx.g->nnodes, nn);
+  ck_assert_int_eq(dlc_eval_graph(tu_fx.g, ins, after, tu_fx.sink.d), DLC_OK);
   tu_assert_close("fold_bn", DLC_F32, after[0], before[0],
-                  dlc_type_numel(&g->outputs[0].node->type), 1e-5, 1e-5);
+                  dlc_type_numel(&tu_fx.g->outputs[0].node->type), 1e-5, 1e-5);
   free(before[0]);
   free(after[0]);
   free(xd);
@@ -345,215 +276,215 @@ END_TEST
 /* ---- fuse: golden text ---- */
 
 START_TEST(fuse_matmul_bias_relu) {
-  dlc_node *x = in("x", ty(DLC_F32, 2, 4, 8));
-  dlc_node *w = weight("w", ty(DLC_F32, 2, 8, 5), NULL);
-  dlc_node *b = weight("b", ty(DLC_F32, 1, 5), NULL);
-  out("y", op1(DLC_OP_RELU, op2(DLC_OP_ADD, op2(DLC_OP_MATMUL, x, w), b)));
-  run_expect("fuse", "model t {\n"
-                     "  input x : f32[4,8]\n"
-                     "  weight w : f32[8,5]\n"
-                     "  weight b : f32[5]\n"
-                     "  %0 = matmul(x, w) : f32[4,5]\n"
-                     "  %1 = add(%0, b) : f32[4,5]  ; fused into %0\n"
-                     "  %2 = relu(%1) : f32[4,5]  ; fused into %0\n"
-                     "  output y = %2\n"
-                     "}\n");
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 2, 4, 8));
+  dlc_node *w = tu_weight("w", tu_ty(DLC_F32, 2, 8, 5), NULL);
+  dlc_node *b = tu_weight("b", tu_ty(DLC_F32, 1, 5), NULL);
+  tu_out("y", tu_op1(DLC_OP_RELU, tu_op2(DLC_OP_ADD, tu_op2(DLC_OP_MATMUL, x, w), b), NULL));
+  tu_expect_passes("fuse", "model t {\n"
+                           "  input x : f32[4,8]\n"
+                           "  weight w : f32[8,5]\n"
+                           "  weight b : f32[5]\n"
+                           "  %0 = matmul(x, w) : f32[4,5]\n"
+                           "  %1 = add(%0, b) : f32[4,5]  ; fused into %0\n"
+                           "  %2 = relu(%1) : f32[4,5]  ; fused into %0\n"
+                           "  output y = %2\n"
+                           "}\n");
   /* running it again gives the same marks (they are recomputed) */
-  run_expect("fuse", "model t {\n"
-                     "  input x : f32[4,8]\n"
-                     "  weight w : f32[8,5]\n"
-                     "  weight b : f32[5]\n"
-                     "  %0 = matmul(x, w) : f32[4,5]\n"
-                     "  %1 = add(%0, b) : f32[4,5]  ; fused into %0\n"
-                     "  %2 = relu(%1) : f32[4,5]  ; fused into %0\n"
-                     "  output y = %2\n"
-                     "}\n");
+  tu_expect_passes("fuse", "model t {\n"
+                           "  input x : f32[4,8]\n"
+                           "  weight w : f32[8,5]\n"
+                           "  weight b : f32[5]\n"
+                           "  %0 = matmul(x, w) : f32[4,5]\n"
+                           "  %1 = add(%0, b) : f32[4,5]  ; fused into %0\n"
+                           "  %2 = relu(%1) : f32[4,5]  ; fused into %0\n"
+                           "  output y = %2\n"
+                           "}\n");
   /* and any other pass clears them */
-  run_expect("dce", "model t {\n"
-                    "  input x : f32[4,8]\n"
-                    "  weight w : f32[8,5]\n"
-                    "  weight b : f32[5]\n"
-                    "  %0 = matmul(x, w) : f32[4,5]\n"
-                    "  %1 = add(%0, b) : f32[4,5]\n"
-                    "  %2 = relu(%1) : f32[4,5]\n"
-                    "  output y = %2\n"
-                    "}\n");
+  tu_expect_passes("dce", "model t {\n"
+                          "  input x : f32[4,8]\n"
+                          "  weight w : f32[8,5]\n"
+                          "  weight b : f32[5]\n"
+                          "  %0 = matmul(x, w) : f32[4,5]\n"
+                          "  %1 = add(%0, b) : f32[4,5]\n"
+                          "  %2 = relu(%1) : f32[4,5]\n"
+                          "  output y = %2\n"
+                          "}\n");
 }
 END_TEST
 
 START_TEST(fuse_stops_at_two_readers) {
   /* a = mm + b is read by relu and exp: the chain ends at a. relu(a) cannot
    * take mul, whose other operand exp(a) comes after it; exp(a) can. */
-  dlc_node *x = in("x", ty(DLC_F32, 2, 4, 8));
-  dlc_node *w = weight("w", ty(DLC_F32, 2, 8, 5), NULL);
-  dlc_node *b = weight("b", ty(DLC_F32, 1, 5), NULL);
-  dlc_node *a = op2(DLC_OP_ADD, op2(DLC_OP_MATMUL, x, w), b);
-  dlc_node *r = op1(DLC_OP_RELU, a), *e = op1(DLC_OP_EXP, a);
-  out("y", op2(DLC_OP_MUL, r, e));
-  run_expect("fuse", "model t {\n"
-                     "  input x : f32[4,8]\n"
-                     "  weight w : f32[8,5]\n"
-                     "  weight b : f32[5]\n"
-                     "  %0 = matmul(x, w) : f32[4,5]\n"
-                     "  %1 = add(%0, b) : f32[4,5]  ; fused into %0\n"
-                     "  %2 = relu(%1) : f32[4,5]\n"
-                     "  %3 = exp(%1) : f32[4,5]\n"
-                     "  %4 = mul(%2, %3) : f32[4,5]  ; fused into %3\n"
-                     "  output y = %4\n"
-                     "}\n");
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 2, 4, 8));
+  dlc_node *w = tu_weight("w", tu_ty(DLC_F32, 2, 8, 5), NULL);
+  dlc_node *b = tu_weight("b", tu_ty(DLC_F32, 1, 5), NULL);
+  dlc_node *a = tu_op2(DLC_OP_ADD, tu_op2(DLC_OP_MATMUL, x, w), b);
+  dlc_node *r = tu_op1(DLC_OP_RELU, a, NULL), *e = tu_op1(DLC_OP_EXP, a, NULL);
+  tu_out("y", tu_op2(DLC_OP_MUL, r, e));
+  tu_expect_passes("fuse", "model t {\n"
+                           "  input x : f32[4,8]\n"
+                           "  weight w : f32[8,5]\n"
+                           "  weight b : f32[5]\n"
+                           "  %0 = matmul(x, w) : f32[4,5]\n"
+                           "  %1 = add(%0, b) : f32[4,5]  ; fused into %0\n"
+                           "  %2 = relu(%1) : f32[4,5]\n"
+                           "  %3 = exp(%1) : f32[4,5]\n"
+                           "  %4 = mul(%2, %3) : f32[4,5]  ; fused into %3\n"
+                           "  output y = %4\n"
+                           "}\n");
 }
 END_TEST
 
 START_TEST(fuse_stops_at_an_output_that_is_read) {
-  dlc_node *x = in("x", ty(DLC_F32, 2, 4, 8));
-  dlc_node *w = weight("w", ty(DLC_F32, 2, 8, 5), NULL);
-  dlc_node *b = weight("b", ty(DLC_F32, 1, 5), NULL);
-  dlc_node *a = op2(DLC_OP_ADD, op2(DLC_OP_MATMUL, x, w), b);
-  out("h", a);
-  dlc_node *t = op1(DLC_OP_TANH, a);
-  out("y", op1(DLC_OP_NEG, t));
-  run_expect("fuse", "model t {\n"
-                     "  input x : f32[4,8]\n"
-                     "  weight w : f32[8,5]\n"
-                     "  weight b : f32[5]\n"
-                     "  %0 = matmul(x, w) : f32[4,5]\n"
-                     "  %1 = add(%0, b) : f32[4,5]  ; fused into %0\n"
-                     "  %2 = tanh(%1) : f32[4,5]\n"
-                     "  %3 = neg(%2) : f32[4,5]  ; fused into %2\n"
-                     "  output h = %1\n"
-                     "  output y = %3\n"
-                     "}\n");
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 2, 4, 8));
+  dlc_node *w = tu_weight("w", tu_ty(DLC_F32, 2, 8, 5), NULL);
+  dlc_node *b = tu_weight("b", tu_ty(DLC_F32, 1, 5), NULL);
+  dlc_node *a = tu_op2(DLC_OP_ADD, tu_op2(DLC_OP_MATMUL, x, w), b);
+  tu_out("h", a);
+  dlc_node *t = tu_op1(DLC_OP_TANH, a, NULL);
+  tu_out("y", tu_op1(DLC_OP_NEG, t, NULL));
+  tu_expect_passes("fuse", "model t {\n"
+                           "  input x : f32[4,8]\n"
+                           "  weight w : f32[8,5]\n"
+                           "  weight b : f32[5]\n"
+                           "  %0 = matmul(x, w) : f32[4,5]\n"
+                           "  %1 = add(%0, b) : f32[4,5]  ; fused into %0\n"
+                           "  %2 = tanh(%1) : f32[4,5]\n"
+                           "  %3 = neg(%2) : f32[4,5]  ; fused into %2\n"
+                           "  output h = %1\n"
+                           "  output y = %3\n"
+                           "}\n");
 }
 END_TEST
 
 START_TEST(fuse_stops_at_an_operand_defined_later) {
   /* add(mm, exp(z)): exp(z) comes after the matmul, so the add cannot join
    * the matmul's kernel; it joins exp's instead (the matmul is done by then) */
-  dlc_node *x = in("x", ty(DLC_F32, 2, 4, 8));
-  dlc_node *z = in("z", ty(DLC_F32, 2, 4, 5));
-  dlc_node *w = weight("w", ty(DLC_F32, 2, 8, 5), NULL);
-  dlc_node *mm = op2(DLC_OP_MATMUL, x, w);
-  dlc_node *e = op1(DLC_OP_EXP, z);
-  out("y", op1(DLC_OP_RELU, op2(DLC_OP_ADD, mm, e)));
-  run_expect("fuse", "model t {\n"
-                     "  input x : f32[4,8]\n"
-                     "  input z : f32[4,5]\n"
-                     "  weight w : f32[8,5]\n"
-                     "  %0 = matmul(x, w) : f32[4,5]\n"
-                     "  %1 = exp(z) : f32[4,5]\n"
-                     "  %2 = add(%0, %1) : f32[4,5]  ; fused into %1\n"
-                     "  %3 = relu(%2) : f32[4,5]  ; fused into %1\n"
-                     "  output y = %3\n"
-                     "}\n");
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 2, 4, 8));
+  dlc_node *z = tu_in("z", tu_ty(DLC_F32, 2, 4, 5));
+  dlc_node *w = tu_weight("w", tu_ty(DLC_F32, 2, 8, 5), NULL);
+  dlc_node *mm = tu_op2(DLC_OP_MATMUL, x, w);
+  dlc_node *e = tu_op1(DLC_OP_EXP, z, NULL);
+  tu_out("y", tu_op1(DLC_OP_RELU, tu_op2(DLC_OP_ADD, mm, e), NULL));
+  tu_expect_passes("fuse", "model t {\n"
+                           "  input x : f32[4,8]\n"
+                           "  input z : f32[4,5]\n"
+                           "  weight w : f32[8,5]\n"
+                           "  %0 = matmul(x, w) : f32[4,5]\n"
+                           "  %1 = exp(z) : f32[4,5]\n"
+                           "  %2 = add(%0, %1) : f32[4,5]  ; fused into %1\n"
+                           "  %3 = relu(%2) : f32[4,5]  ; fused into %1\n"
+                           "  output y = %3\n"
+                           "}\n");
 }
 END_TEST
 
 START_TEST(fuse_stops_at_a_shape_change) {
   /* mm + c with c [3,4,5] enlarges the value; so does exp(v) + z with v [5].
    * The enlarged values start chains of their own. */
-  dlc_node *x = in("x", ty(DLC_F32, 2, 4, 8));
-  dlc_node *c = in("c", ty(DLC_F32, 3, 3, 4, 5));
-  dlc_node *v = in("v", ty(DLC_F32, 1, 5));
-  dlc_node *z = in("z", ty(DLC_F32, 2, 4, 5));
-  dlc_node *w = weight("w", ty(DLC_F32, 2, 8, 5), NULL);
-  out("y", op1(DLC_OP_RELU, op2(DLC_OP_ADD, op2(DLC_OP_MATMUL, x, w), c)));
-  out("u", op1(DLC_OP_ABS, op2(DLC_OP_ADD, op1(DLC_OP_EXP, v), z)));
-  run_expect("fuse", "model t {\n"
-                     "  input x : f32[4,8]\n"
-                     "  input c : f32[3,4,5]\n"
-                     "  input v : f32[5]\n"
-                     "  input z : f32[4,5]\n"
-                     "  weight w : f32[8,5]\n"
-                     "  %0 = matmul(x, w) : f32[4,5]\n"
-                     "  %1 = add(%0, c) : f32[3,4,5]\n"
-                     "  %2 = relu(%1) : f32[3,4,5]  ; fused into %1\n"
-                     "  %3 = exp(v) : f32[5]\n"
-                     "  %4 = add(%3, z) : f32[4,5]\n"
-                     "  %5 = abs(%4) : f32[4,5]  ; fused into %4\n"
-                     "  output y = %2\n"
-                     "  output u = %5\n"
-                     "}\n");
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 2, 4, 8));
+  dlc_node *c = tu_in("c", tu_ty(DLC_F32, 3, 3, 4, 5));
+  dlc_node *v = tu_in("v", tu_ty(DLC_F32, 1, 5));
+  dlc_node *z = tu_in("z", tu_ty(DLC_F32, 2, 4, 5));
+  dlc_node *w = tu_weight("w", tu_ty(DLC_F32, 2, 8, 5), NULL);
+  tu_out("y", tu_op1(DLC_OP_RELU, tu_op2(DLC_OP_ADD, tu_op2(DLC_OP_MATMUL, x, w), c), NULL));
+  tu_out("u", tu_op1(DLC_OP_ABS, tu_op2(DLC_OP_ADD, tu_op1(DLC_OP_EXP, v, NULL), z), NULL));
+  tu_expect_passes("fuse", "model t {\n"
+                           "  input x : f32[4,8]\n"
+                           "  input c : f32[3,4,5]\n"
+                           "  input v : f32[5]\n"
+                           "  input z : f32[4,5]\n"
+                           "  weight w : f32[8,5]\n"
+                           "  %0 = matmul(x, w) : f32[4,5]\n"
+                           "  %1 = add(%0, c) : f32[3,4,5]\n"
+                           "  %2 = relu(%1) : f32[3,4,5]  ; fused into %1\n"
+                           "  %3 = exp(v) : f32[5]\n"
+                           "  %4 = add(%3, z) : f32[4,5]\n"
+                           "  %5 = abs(%4) : f32[4,5]  ; fused into %4\n"
+                           "  output y = %2\n"
+                           "  output u = %5\n"
+                           "}\n");
 }
 END_TEST
 
 START_TEST(fuse_stops_at_a_dtype_change_after_matmul) {
   /* cast to f64 and a comparison (bool) do not join a matmul; an i32
    * matmul keeps its i32 chain */
-  dlc_node *x = in("x", ty(DLC_F32, 2, 4, 8));
-  dlc_node *k = in("k", ty(DLC_I32, 2, 4, 8));
-  dlc_node *w = weight("w", ty(DLC_F32, 2, 8, 5), NULL);
-  dlc_node *wi = weight("wi", ty(DLC_I32, 2, 8, 5), NULL);
-  dlc_node *b = weight("b", ty(DLC_F32, 1, 5), NULL);
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 2, 4, 8));
+  dlc_node *k = tu_in("k", tu_ty(DLC_I32, 2, 4, 8));
+  dlc_node *w = tu_weight("w", tu_ty(DLC_F32, 2, 8, 5), NULL);
+  dlc_node *wi = tu_weight("wi", tu_ty(DLC_I32, 2, 8, 5), NULL);
+  dlc_node *b = tu_weight("b", tu_ty(DLC_F32, 1, 5), NULL);
   dlc_attrs to64 = {.to = DLC_F64};
-  out("d", opn(DLC_OP_CAST, 1, (dlc_node *[]){op2(DLC_OP_MATMUL, x, w)}, &to64));
-  out("l", op2(DLC_OP_LESS, op2(DLC_OP_MATMUL, x, w), b));
-  out("i", op1(DLC_OP_RELU, op2(DLC_OP_MATMUL, k, wi)));
-  run_expect("fuse", "model t {\n"
-                     "  input x : f32[4,8]\n"
-                     "  input k : i32[4,8]\n"
-                     "  weight w : f32[8,5]\n"
-                     "  weight wi : i32[8,5]\n"
-                     "  weight b : f32[5]\n"
-                     "  %0 = matmul(x, w) : f32[4,5]\n"
-                     "  %1 = cast(%0, f64) : f64[4,5]\n"
-                     "  %2 = matmul(x, w) : f32[4,5]\n"
-                     "  %3 = less(%2, b) : bool[4,5]\n"
-                     "  %4 = matmul(k, wi) : i32[4,5]\n"
-                     "  %5 = relu(%4) : i32[4,5]  ; fused into %4\n"
-                     "  output d = %1\n"
-                     "  output l = %3\n"
-                     "  output i = %5\n"
-                     "}\n");
+  tu_out("d", tu_opn(DLC_OP_CAST, 1, (dlc_node *[]){tu_op2(DLC_OP_MATMUL, x, w)}, &to64));
+  tu_out("l", tu_op2(DLC_OP_LESS, tu_op2(DLC_OP_MATMUL, x, w), b));
+  tu_out("i", tu_op1(DLC_OP_RELU, tu_op2(DLC_OP_MATMUL, k, wi), NULL));
+  tu_expect_passes("fuse", "model t {\n"
+                           "  input x : f32[4,8]\n"
+                           "  input k : i32[4,8]\n"
+                           "  weight w : f32[8,5]\n"
+                           "  weight wi : i32[8,5]\n"
+                           "  weight b : f32[5]\n"
+                           "  %0 = matmul(x, w) : f32[4,5]\n"
+                           "  %1 = cast(%0, f64) : f64[4,5]\n"
+                           "  %2 = matmul(x, w) : f32[4,5]\n"
+                           "  %3 = less(%2, b) : bool[4,5]\n"
+                           "  %4 = matmul(k, wi) : i32[4,5]\n"
+                           "  %5 = relu(%4) : i32[4,5]  ; fused into %4\n"
+                           "  output d = %1\n"
+                           "  output l = %3\n"
+                           "  output i = %5\n"
+                           "}\n");
 }
 END_TEST
 
 START_TEST(fuse_elementwise_chain) {
   /* exp -> mul -> add -> mul(v, v) -> where: one chain from exp; a chain
    * reading the same value twice is still a chain */
-  dlc_node *x = in("x", ty(DLC_F32, 1, 6));
-  dlc_node *y = in("y", ty(DLC_F32, 1, 6));
-  dlc_node *z = in("z", ty(DLC_F32, 0));
-  dlc_node *c = in("c", ty(DLC_BOOL, 1, 6));
-  dlc_node *a = op2(DLC_OP_ADD, op2(DLC_OP_MUL, op1(DLC_OP_EXP, x), y), z);
-  dlc_node *s = op2(DLC_OP_MUL, a, a);
-  out("r", opn(DLC_OP_WHERE, 3, (dlc_node *[]){c, y, s}, NULL));
-  run_expect("fuse", "model t {\n"
-                     "  input x : f32[6]\n"
-                     "  input y : f32[6]\n"
-                     "  input z : f32[]\n"
-                     "  input c : bool[6]\n"
-                     "  %0 = exp(x) : f32[6]\n"
-                     "  %1 = mul(%0, y) : f32[6]  ; fused into %0\n"
-                     "  %2 = add(%1, z) : f32[6]  ; fused into %0\n"
-                     "  %3 = mul(%2, %2) : f32[6]  ; fused into %0\n"
-                     "  %4 = where(c, y, %3) : f32[6]  ; fused into %0\n"
-                     "  output r = %4\n"
-                     "}\n");
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 1, 6));
+  dlc_node *y = tu_in("y", tu_ty(DLC_F32, 1, 6));
+  dlc_node *z = tu_in("z", tu_ty(DLC_F32, 0));
+  dlc_node *c = tu_in("c", tu_ty(DLC_BOOL, 1, 6));
+  dlc_node *a = tu_op2(DLC_OP_ADD, tu_op2(DLC_OP_MUL, tu_op1(DLC_OP_EXP, x, NULL), y), z);
+  dlc_node *s = tu_op2(DLC_OP_MUL, a, a);
+  tu_out("r", tu_opn(DLC_OP_WHERE, 3, (dlc_node *[]){c, y, s}, NULL));
+  tu_expect_passes("fuse", "model t {\n"
+                           "  input x : f32[6]\n"
+                           "  input y : f32[6]\n"
+                           "  input z : f32[]\n"
+                           "  input c : bool[6]\n"
+                           "  %0 = exp(x) : f32[6]\n"
+                           "  %1 = mul(%0, y) : f32[6]  ; fused into %0\n"
+                           "  %2 = add(%1, z) : f32[6]  ; fused into %0\n"
+                           "  %3 = mul(%2, %2) : f32[6]  ; fused into %0\n"
+                           "  %4 = where(c, y, %3) : f32[6]  ; fused into %0\n"
+                           "  output r = %4\n"
+                           "}\n");
 }
 END_TEST
 
 START_TEST(fuse_conv_bias_relu_residual) {
   /* a convolution done as a matrix product takes a per-channel bias
    * [C,1,1], relu and a residual add of a whole [N,C,H,W] value */
-  dlc_node *x = in("x", ty(DLC_F32, 4, 2, 3, 5, 5));
-  dlc_node *res = in("res", ty(DLC_F32, 4, 2, 4, 5, 5));
-  dlc_node *w = weight("w", ty(DLC_F32, 4, 4, 3, 3, 3), NULL);
-  dlc_node *b = weight("b", ty(DLC_F32, 3, 4, 1, 1), NULL);
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 4, 2, 3, 5, 5));
+  dlc_node *res = tu_in("res", tu_ty(DLC_F32, 4, 2, 4, 5, 5));
+  dlc_node *w = tu_weight("w", tu_ty(DLC_F32, 4, 4, 3, 3, 3), NULL);
+  dlc_node *b = tu_weight("b", tu_ty(DLC_F32, 3, 4, 1, 1), NULL);
   dlc_node *c = conv(x, w, NULL, conv_attrs(1, 1, 1));
-  out("y", op2(DLC_OP_ADD, op1(DLC_OP_RELU, op2(DLC_OP_ADD, c, b)), res));
-  run_expect("fuse",
-             "model t {\n"
-             "  input x : f32[2,3,5,5]\n"
-             "  input res : f32[2,4,5,5]\n"
-             "  weight w : f32[4,3,3,3]\n"
-             "  weight b : f32[4,1,1]\n"
-             "  %0 = conv2d(x, w, stride=[1,1], pad=[1,1,1,1], dilation=[1,1], groups=1) "
-             ": f32[2,4,5,5]\n"
-             "  %1 = add(%0, b) : f32[2,4,5,5]  ; fused into %0\n"
-             "  %2 = relu(%1) : f32[2,4,5,5]  ; fused into %0\n"
-             "  %3 = add(%2, res) : f32[2,4,5,5]  ; fused into %0\n"
-             "  output y = %3\n"
-             "}\n");
+  tu_out("y", tu_op2(DLC_OP_ADD, tu_op1(DLC_OP_RELU, tu_op2(DLC_OP_ADD, c, b), NULL), res));
+  tu_expect_passes("fuse",
+                   "model t {\n"
+                   "  input x : f32[2,3,5,5]\n"
+                   "  input res : f32[2,4,5,5]\n"
+                   "  weight w : f32[4,3,3,3]\n"
+                   "  weight b : f32[4,1,1]\n"
+                   "  %0 = conv2d(x, w, stride=[1,1], pad=[1,1,1,1], dilation=[1,1], groups=1) "
+                   ": f32[2,4,5,5]\n"
+                   "  %1 = add(%0, b) : f32[2,4,5,5]  ; fused into %0\n"
+                   "  %2 = relu(%1) : f32[2,4,5,5]  ; fused into %0\n"
+                   "  %3 = add(%2, res) : f32[2,4,5,5]  ; fused into %0\n"
+                   "  output y = %3\n"
+                   "}\n");
 }
 END_TEST
 
@@ -563,21 +494,21 @@ START_TEST(fuse_conv_operands) {
    * varying along H only ([1,1,5,1]) or W only ([5]) do not. A conv2d that
    * is not a matrix product (weights an input; groups > 1) takes any chain
    * on its finished rows. */
-  dlc_node *x = in("x", ty(DLC_F32, 4, 2, 4, 5, 5));
-  dlc_node *h = in("h", ty(DLC_F32, 4, 1, 1, 5, 1));
-  dlc_node *wv = in("wv", ty(DLC_F32, 1, 5));
-  dlc_node *full = in("full", ty(DLC_F32, 4, 1, 4, 5, 5));
-  dlc_node *k = in("k", ty(DLC_F32, 0));
-  dlc_node *win = in("win", ty(DLC_F32, 4, 4, 4, 1, 1));
-  dlc_node *w = weight("w", ty(DLC_F32, 4, 4, 4, 1, 1), NULL);
-  dlc_node *wd = weight("wd", ty(DLC_F32, 4, 4, 1, 3, 3), NULL);
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 4, 2, 4, 5, 5));
+  dlc_node *h = tu_in("h", tu_ty(DLC_F32, 4, 1, 1, 5, 1));
+  dlc_node *wv = tu_in("wv", tu_ty(DLC_F32, 1, 5));
+  dlc_node *full = tu_in("full", tu_ty(DLC_F32, 4, 1, 4, 5, 5));
+  dlc_node *k = tu_in("k", tu_ty(DLC_F32, 0));
+  dlc_node *win = tu_in("win", tu_ty(DLC_F32, 4, 4, 4, 1, 1));
+  dlc_node *w = tu_weight("w", tu_ty(DLC_F32, 4, 4, 4, 1, 1), NULL);
+  dlc_node *wd = tu_weight("wd", tu_ty(DLC_F32, 4, 4, 1, 3, 3), NULL);
   dlc_attrs a = conv_attrs(1, 0, 1);
-  out("a", op2(DLC_OP_ADD, conv(x, w, NULL, a), h));
-  out("b", op2(DLC_OP_SUB, conv(x, w, NULL, a), wv));
-  out("c", op2(DLC_OP_MUL, full, conv(x, w, NULL, a)));
-  out("d", op2(DLC_OP_MAXIMUM, conv(x, w, NULL, a), k));
-  out("e", op1(DLC_OP_RELU, conv(x, win, NULL, a)));
-  out("f", op1(DLC_OP_RELU, conv(x, wd, NULL, conv_attrs(1, 1, 4))));
+  tu_out("a", tu_op2(DLC_OP_ADD, conv(x, w, NULL, a), h));
+  tu_out("b", tu_op2(DLC_OP_SUB, conv(x, w, NULL, a), wv));
+  tu_out("c", tu_op2(DLC_OP_MUL, full, conv(x, w, NULL, a)));
+  tu_out("d", tu_op2(DLC_OP_MAXIMUM, conv(x, w, NULL, a), k));
+  tu_out("e", tu_op1(DLC_OP_RELU, conv(x, win, NULL, a), NULL));
+  tu_out("f", tu_op1(DLC_OP_RELU, conv(x, wd, NULL, conv_attrs(1, 1, 4)), NULL));
   const char *cv = "stride=[1,1], pad=[0,0,0,0], dilation=[1,1], groups=1) : f32[2,4,5,5]\n";
   char *want = NULL;
   ck_assert_int_ge(
@@ -613,7 +544,7 @@ START_TEST(fuse_conv_operands) {
                "}\n",
                cv, cv, cv, cv, cv),
       0);
-  run_expect("fuse", want);
+  tu_expect_passes("fuse", want);
   free(want);
 }
 END_TEST
@@ -621,21 +552,21 @@ END_TEST
 START_TEST(fuse_conv_operand_computed_later) {
   /* relu(conv) + exp(x) with exp after the relu: exp's value does not
    * exist when the conv's tiles run, so the add joins exp's chain */
-  dlc_node *x = in("x", ty(DLC_F32, 4, 1, 4, 5, 5));
-  dlc_node *w = weight("w", ty(DLC_F32, 4, 4, 4, 1, 1), NULL);
-  dlc_node *r = op1(DLC_OP_RELU, conv(x, w, NULL, conv_attrs(1, 0, 1)));
-  dlc_node *e = op1(DLC_OP_EXP, x);
-  out("y", op2(DLC_OP_ADD, r, e));
-  run_expect("fuse", "model t {\n"
-                     "  input x : f32[1,4,5,5]\n"
-                     "  weight w : f32[4,4,1,1]\n"
-                     "  %0 = conv2d(x, w, stride=[1,1], pad=[0,0,0,0], dilation=[1,1], "
-                     "groups=1) : f32[1,4,5,5]\n"
-                     "  %1 = relu(%0) : f32[1,4,5,5]  ; fused into %0\n"
-                     "  %2 = exp(x) : f32[1,4,5,5]\n"
-                     "  %3 = add(%1, %2) : f32[1,4,5,5]  ; fused into %2\n"
-                     "  output y = %3\n"
-                     "}\n");
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 4, 1, 4, 5, 5));
+  dlc_node *w = tu_weight("w", tu_ty(DLC_F32, 4, 4, 4, 1, 1), NULL);
+  dlc_node *r = tu_op1(DLC_OP_RELU, conv(x, w, NULL, conv_attrs(1, 0, 1)), NULL);
+  dlc_node *e = tu_op1(DLC_OP_EXP, x, NULL);
+  tu_out("y", tu_op2(DLC_OP_ADD, r, e));
+  tu_expect_passes("fuse", "model t {\n"
+                           "  input x : f32[1,4,5,5]\n"
+                           "  weight w : f32[4,4,1,1]\n"
+                           "  %0 = conv2d(x, w, stride=[1,1], pad=[0,0,0,0], dilation=[1,1], "
+                           "groups=1) : f32[1,4,5,5]\n"
+                           "  %1 = relu(%0) : f32[1,4,5,5]  ; fused into %0\n"
+                           "  %2 = exp(x) : f32[1,4,5,5]\n"
+                           "  %3 = add(%1, %2) : f32[1,4,5,5]  ; fused into %2\n"
+                           "  output y = %3\n"
+                           "}\n");
 }
 END_TEST
 
@@ -643,21 +574,21 @@ START_TEST(fuse_operand_after_both_roots) {
   /* exp(x) between the conv and the relu: the add can join neither the
    * conv's chain (exp comes after the conv) nor exp's (the relu comes
    * after exp), so it is a kernel of its own */
-  dlc_node *x = in("x", ty(DLC_F32, 4, 1, 4, 5, 5));
-  dlc_node *w = weight("w", ty(DLC_F32, 4, 4, 4, 1, 1), NULL);
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 4, 1, 4, 5, 5));
+  dlc_node *w = tu_weight("w", tu_ty(DLC_F32, 4, 4, 4, 1, 1), NULL);
   dlc_node *c = conv(x, w, NULL, conv_attrs(1, 0, 1));
-  dlc_node *e = op1(DLC_OP_EXP, x);
-  out("y", op2(DLC_OP_ADD, op1(DLC_OP_RELU, c), e));
-  run_expect("fuse", "model t {\n"
-                     "  input x : f32[1,4,5,5]\n"
-                     "  weight w : f32[4,4,1,1]\n"
-                     "  %0 = conv2d(x, w, stride=[1,1], pad=[0,0,0,0], dilation=[1,1], "
-                     "groups=1) : f32[1,4,5,5]\n"
-                     "  %1 = exp(x) : f32[1,4,5,5]\n"
-                     "  %2 = relu(%0) : f32[1,4,5,5]  ; fused into %0\n"
-                     "  %3 = add(%2, %1) : f32[1,4,5,5]\n"
-                     "  output y = %3\n"
-                     "}\n");
+  dlc_node *e = tu_op1(DLC_OP_EXP, x, NULL);
+  tu_out("y", tu_op2(DLC_OP_ADD, tu_op1(DLC_OP_RELU, c, NULL), e));
+  tu_expect_passes("fuse", "model t {\n"
+                           "  input x : f32[1,4,5,5]\n"
+                           "  weight w : f32[4,4,1,1]\n"
+                           "  %0 = conv2d(x, w, stride=[1,1], pad=[0,0,0,0], dilation=[1,1], "
+                           "groups=1) : f32[1,4,5,5]\n"
+                           "  %1 = exp(x) : f32[1,4,5,5]\n"
+                           "  %2 = relu(%0) : f32[1,4,5,5]  ; fused into %0\n"
+                           "  %3 = add(%2, %1) : f32[1,4,5,5]\n"
+                           "  output y = %3\n"
+                           "}\n");
 }
 END_TEST
 
@@ -666,20 +597,20 @@ START_TEST(fuse_constants_created_later) {
    * stands in the node list. The frontend places a literal's constant just
    * before its operator, after the chain's root, as in relu(x @ w * 0.5). */
   float half = 0.5f;
-  dlc_node *x = in("x", ty(DLC_F32, 2, 4, 8));
-  dlc_node *w = weight("w", ty(DLC_F32, 2, 8, 5), NULL);
-  dlc_node *mm = op2(DLC_OP_MATMUL, x, w);
-  dlc_node *c = dlc_graph_add_const(g, &(dlc_type){.dtype = DLC_F32}, &half, dlc_noloc());
-  out("y", op1(DLC_OP_RELU, op2(DLC_OP_MUL, mm, c)));
-  run_expect("fuse", "model t {\n"
-                     "  input x : f32[4,8]\n"
-                     "  weight w : f32[8,5]\n"
-                     "  %0 = matmul(x, w) : f32[4,5]\n"
-                     "  %1 = const 0.5 : f32[]\n"
-                     "  %2 = mul(%0, %1) : f32[4,5]  ; fused into %0\n"
-                     "  %3 = relu(%2) : f32[4,5]  ; fused into %0\n"
-                     "  output y = %3\n"
-                     "}\n");
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 2, 4, 8));
+  dlc_node *w = tu_weight("w", tu_ty(DLC_F32, 2, 8, 5), NULL);
+  dlc_node *mm = tu_op2(DLC_OP_MATMUL, x, w);
+  dlc_node *c = dlc_graph_add_const(tu_fx.g, &(dlc_type){.dtype = DLC_F32}, &half, dlc_noloc());
+  tu_out("y", tu_op1(DLC_OP_RELU, tu_op2(DLC_OP_MUL, mm, c), NULL));
+  tu_expect_passes("fuse", "model t {\n"
+                           "  input x : f32[4,8]\n"
+                           "  weight w : f32[8,5]\n"
+                           "  %0 = matmul(x, w) : f32[4,5]\n"
+                           "  %1 = const 0.5 : f32[]\n"
+                           "  %2 = mul(%0, %1) : f32[4,5]  ; fused into %0\n"
+                           "  %3 = relu(%2) : f32[4,5]  ; fused into %0\n"
+                           "  output y = %3\n"
+                           "}\n");
 }
 END_TEST
 
@@ -691,24 +622,24 @@ START_TEST(default_pipeline_conv_bn_relu_residual) {
     wd[i] = (float)(i % 5);
   float s[] = {1, 3, 2, 1}, b[] = {0.5f, -1, 0, 0}, mu[] = {1, 2, -1, 0};
   float v[] = {0, 0.75f, 3.75f, 0.75f}; /* eps 0.25: factors 2, 3, 1, 1 */
-  dlc_node *x = in("x", ty(DLC_F32, 4, 1, 4, 3, 3));
-  dlc_node *w = weight("w", ty(DLC_F32, 4, 4, 4, 1, 1), wd);
-  dlc_node *ps[4] = {weight("s", ty(DLC_F32, 1, 4), s), weight("bb", ty(DLC_F32, 1, 4), b),
-                     weight("mu", ty(DLC_F32, 1, 4), mu), weight("v", ty(DLC_F32, 1, 4), v)};
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 4, 1, 4, 3, 3));
+  dlc_node *w = tu_weight("w", tu_ty(DLC_F32, 4, 4, 4, 1, 1), wd);
+  dlc_node *ps[4] = {tu_weight("s", tu_ty(DLC_F32, 1, 4), s), tu_weight("bb", tu_ty(DLC_F32, 1, 4), b),
+                     tu_weight("mu", tu_ty(DLC_F32, 1, 4), mu), tu_weight("v", tu_ty(DLC_F32, 1, 4), v)};
   dlc_node *c = conv(x, w, NULL, conv_attrs(1, 0, 1));
-  dlc_node *y = op1(DLC_OP_RELU, bnorm(c, ps[0], ps[1], ps[2], ps[3], 0.25));
-  out("y", op2(DLC_OP_ADD, y, x));
-  run_expect(NULL,
-             "model t {\n"
-             "  input x : f32[1,4,3,3]\n"
-             "  %0 = const [0, 2, 4, 6, 12, 0, 3, 6, 3, 4, 0, 1, 2, 3, 4, 0] : f32[4,4,1,1]\n"
-             "  %1 = const [-1.5, -7, 1, 0] : f32[4]\n"
-             "  %2 = conv2d(x, %0, %1, stride=[1,1], pad=[0,0,0,0], dilation=[1,1], "
-             "groups=1) : f32[1,4,3,3]\n"
-             "  %3 = relu(%2) : f32[1,4,3,3]  ; fused into %2\n"
-             "  %4 = add(%3, x) : f32[1,4,3,3]  ; fused into %2\n"
-             "  output y = %4\n"
-             "}\n");
+  dlc_node *y = tu_op1(DLC_OP_RELU, bnorm(c, ps[0], ps[1], ps[2], ps[3], 0.25), NULL);
+  tu_out("y", tu_op2(DLC_OP_ADD, y, x));
+  tu_expect_passes(NULL,
+                   "model t {\n"
+                   "  input x : f32[1,4,3,3]\n"
+                   "  %0 = const [0, 2, 4, 6, 12, 0, 3, 6, 3, 4, 0, 1, 2, 3, 4, 0] : f32[4,4,1,1]\n"
+                   "  %1 = const [-1.5, -7, 1, 0] : f32[4]\n"
+                   "  %2 = conv2d(x, %0, %1, stride=[1,1], pad=[0,0,0,0], dilation=[1,1], "
+                   "groups=1) : f32[1,4,3,3]\n"
+                   "  %3 = relu(%2) : f32[1,4,3,3]  ; fused into %2\n"
+                   "  %4 = add(%3, x) : f32[1,4,3,3]  ; fused into %2\n"
+                   "  output y = %4\n"
+                   "}\n");
 }
 END_TEST
 
@@ -914,7 +845,7 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("fusion");
   TCase *t = tcase_create("passes");
-  tcase_add_checked_fixture(t, setup, teardown);
+  tcase_add_checked_fixture(t, tu_fx_setup, tu_fx_teardown);
   tcase_add_test(t, fold_bn_conv_without_bias);
   tcase_add_test(t, fold_bn_conv_with_bias_and_readers_after);
   tcase_add_test(t, fold_bn_depthwise);

@@ -4,7 +4,6 @@
  * kernels for outputs that are not computed in place, and the loop
  * verifier's message for each hand-broken module. */
 #define _GNU_SOURCE
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,57 +15,17 @@
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static dlc_type ty(dlc_dtype dt, int rank, ...) {
-  dlc_type t = {.dtype = dt, .rank = rank};
-  va_list ap;
-  va_start(ap, rank);
-  for (int i = 0; i < rank; i++)
-    t.dims[i] = va_arg(ap, int);
-  va_end(ap);
-  return t;
-}
-
-static tu_sink sink;
-static dlc_graph *g;
 static dlc_lmodule *m;
 
 static void setup(void) {
-  tu_sink_open(&sink);
-  g = dlc_graph_new("t");
+  tu_fx_setup();
   m = NULL;
 }
 
 static void teardown(void) {
   dlc_lmodule_free(m);
   m = NULL;
-  dlc_graph_free(g);
-  g = NULL;
-  tu_sink_close(&sink);
-}
-
-static dlc_node *in(const char *name, dlc_type t) {
-  return dlc_graph_add_input(g, name, &t, dlc_noloc());
-}
-
-static dlc_node *weight(const char *name, dlc_type t, const void *data) {
-  return dlc_graph_add_weight(g, name, &t, data, dlc_noloc());
-}
-
-static dlc_node *op1(dlc_op op, dlc_node *a, const dlc_attrs *at) {
-  dlc_node *n = dlc_graph_build(g, op, dlc_noloc(), 1, &a, at, sink.d);
-  ck_assert_msg(n != NULL, "%s", tu_sink_text(&sink));
-  return n;
-}
-
-static dlc_node *op2(dlc_op op, dlc_node *a, dlc_node *b) {
-  dlc_node *ab[2] = {a, b};
-  dlc_node *n = dlc_graph_build(g, op, dlc_noloc(), 2, ab, NULL, sink.d);
-  ck_assert_msg(n != NULL, "%s", tu_sink_text(&sink));
-  return n;
-}
-
-static void out(const char *name, dlc_node *n) {
-  dlc_graph_add_output(g, name, n, dlc_noloc());
+  tu_fx_teardown();
 }
 
 static char *print_module(const dlc_lmodule *mod) {
@@ -101,13 +60,13 @@ static void expect_text(const char *got, const char *want) {
                gl > 200 ? 200 : gl, got, wl > 200 ? 200 : wl, want);
 }
 
-/* Lowers g into m, which must verify, with no diagnostics. */
+/* Lowers tu_fx.g into m, which must verify, with no diagnostics. */
 static void lower(void) {
-  ck_assert_int_eq(dlc_graph_verify(g, sink.d), DLC_OK);
-  m = dlc_lower_to_loops(g, sink.d);
-  ck_assert_msg(m != NULL, "%s", tu_sink_text(&sink));
-  ck_assert_str_eq(tu_sink_text(&sink), "");
-  ck_assert_int_eq(dlc_lmodule_verify(m, sink.d), DLC_OK);
+  ck_assert_int_eq(dlc_graph_verify(tu_fx.g, tu_fx.sink.d), DLC_OK);
+  m = dlc_lower_to_loops(tu_fx.g, tu_fx.sink.d);
+  ck_assert_msg(m != NULL, "%s", tu_sink_text(&tu_fx.sink));
+  ck_assert_str_eq(tu_sink_text(&tu_fx.sink), "");
+  ck_assert_int_eq(dlc_lmodule_verify(m, tu_fx.sink.d), DLC_OK);
 }
 
 static dlc_kernel *kernel(const char *name) {
@@ -191,15 +150,15 @@ static void small_net(void) {
     w[i] = (float)i;
   for (int i = 0; i < 4; i++)
     b[i] = (float)i / 2;
-  dlc_node *x = in("x", ty(DLC_F32, 2, 2, 3));
-  dlc_node *nw = weight("w", ty(DLC_F32, 2, 3, 4), w);
-  dlc_node *nb = weight("bias", ty(DLC_F32, 1, 4), b);
-  dlc_node *mm = op2(DLC_OP_MATMUL, x, nw);
-  dlc_node *a = op2(DLC_OP_ADD, mm, nb);
-  dlc_node *r = op1(DLC_OP_RELU, a, NULL);
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 2, 2, 3));
+  dlc_node *nw = tu_weight("w", tu_ty(DLC_F32, 2, 3, 4), w);
+  dlc_node *nb = tu_weight("bias", tu_ty(DLC_F32, 1, 4), b);
+  dlc_node *mm = tu_op2(DLC_OP_MATMUL, x, nw);
+  dlc_node *a = tu_op2(DLC_OP_ADD, mm, nb);
+  dlc_node *r = tu_op1(DLC_OP_RELU, a, NULL);
   dlc_attrs ax = {.axis = -1};
-  dlc_node *s = op1(DLC_OP_SOFTMAX, r, &ax);
-  out("y", op1(DLC_OP_TRANSPOSE, s, NULL));
+  dlc_node *s = tu_op1(DLC_OP_SOFTMAX, r, &ax);
+  tu_out("y", tu_op1(DLC_OP_TRANSPOSE, s, NULL));
 }
 
 START_TEST(golden_small_net) {
@@ -300,7 +259,7 @@ START_TEST(golden_small_net) {
   ck_assert_int_eq(m->nkernels, 5);
   ck_assert_int_eq(check_no_live_overlap(), 4);
   /* constants point at the graph's data */
-  ck_assert_ptr_eq(buf("w")->data, g->nodes[1]->data);
+  ck_assert_ptr_eq(buf("w")->data, tu_fx.g->nodes[1]->data);
   ck_assert_float_eq(((const float *)buf("bias")->data)[3], 1.5f);
 }
 END_TEST
@@ -309,20 +268,20 @@ START_TEST(lowering_is_deterministic) {
   small_net();
   lower();
   char *a = print_module(m);
-  dlc_lmodule *m2 = dlc_lower_to_loops(g, sink.d);
+  dlc_lmodule *m2 = dlc_lower_to_loops(tu_fx.g, tu_fx.sink.d);
   ck_assert_ptr_nonnull(m2);
   char *b = print_module(m2);
   expect_text(b, a);
   /* and a fresh copy of the same graph lowers to the same text */
   dlc_lmodule_free(m2);
-  dlc_graph_free(g);
-  g = dlc_graph_new("t");
+  dlc_graph_free(tu_fx.g);
+  tu_fx.g = dlc_graph_new("t");
   small_net();
-  m2 = dlc_lower_to_loops(g, sink.d);
+  m2 = dlc_lower_to_loops(tu_fx.g, tu_fx.sink.d);
   ck_assert_ptr_nonnull(m2);
   char *c = print_module(m2);
   expect_text(c, a);
-  ck_assert_str_eq(tu_sink_text(&sink), "");
+  ck_assert_str_eq(tu_sink_text(&tu_fx.sink), "");
   dlc_lmodule_free(m2);
   free(a);
   free(b);
@@ -335,13 +294,13 @@ END_TEST
 #define N1000 4032 /* f32[1000]: 4000 bytes rounded up to 64 */
 
 START_TEST(workspace_chain_runs_in_place) {
-  dlc_node *v = in("x", ty(DLC_F32, 1, 1000));
+  dlc_node *v = tu_in("x", tu_ty(DLC_F32, 1, 1000));
   static const dlc_op chain[] = {DLC_OP_EXP,  DLC_OP_NEG,  DLC_OP_TANH,
                                  DLC_OP_RELU, DLC_OP_SQRT, DLC_OP_SIGMOID,
                                  DLC_OP_LOG,  DLC_OP_EXP};
   for (size_t i = 0; i < sizeof chain / sizeof *chain; i++)
-    v = op1(chain[i], v, NULL);
-  out("y", v);
+    v = tu_op1(chain[i], v, NULL);
+  tu_out("y", v);
   lower();
   ck_assert_int_eq(align64(4000), N1000);
   /* seven temps (the last op writes the output); each elementwise op
@@ -359,13 +318,13 @@ END_TEST
 
 START_TEST(workspace_value_used_far_apart_stays_live) {
   /* a = exp(x) is read by the next op and again four ops later */
-  dlc_node *x = in("x", ty(DLC_F32, 1, 1000));
-  dlc_node *a = op1(DLC_OP_EXP, x, NULL);
-  dlc_node *b = op1(DLC_OP_NEG, a, NULL);
-  dlc_node *c = op1(DLC_OP_TANH, b, NULL);
-  dlc_node *d = op1(DLC_OP_EXP, c, NULL);
-  dlc_node *e = op1(DLC_OP_SQRT, d, NULL);
-  out("y", op2(DLC_OP_ADD, e, a));
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 1, 1000));
+  dlc_node *a = tu_op1(DLC_OP_EXP, x, NULL);
+  dlc_node *b = tu_op1(DLC_OP_NEG, a, NULL);
+  dlc_node *c = tu_op1(DLC_OP_TANH, b, NULL);
+  dlc_node *d = tu_op1(DLC_OP_EXP, c, NULL);
+  dlc_node *e = tu_op1(DLC_OP_SQRT, d, NULL);
+  tu_out("y", tu_op2(DLC_OP_ADD, e, a));
   lower();
   ck_assert_int_eq(check_no_live_overlap(), 5);
   char name[16];
@@ -384,11 +343,11 @@ END_TEST
 
 START_TEST(workspace_operand_used_twice_by_one_node) {
   /* add(a, a) is a's last use once, not twice */
-  dlc_node *x = in("x", ty(DLC_F32, 1, 1000));
-  dlc_node *a = op1(DLC_OP_EXP, x, NULL);
-  dlc_node *b = op2(DLC_OP_ADD, a, a);
-  dlc_node *c = op1(DLC_OP_NEG, b, NULL);
-  out("y", op1(DLC_OP_TANH, c, NULL));
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 1, 1000));
+  dlc_node *a = tu_op1(DLC_OP_EXP, x, NULL);
+  dlc_node *b = tu_op2(DLC_OP_ADD, a, a);
+  dlc_node *c = tu_op1(DLC_OP_NEG, b, NULL);
+  tu_out("y", tu_op1(DLC_OP_TANH, c, NULL));
   lower();
   ck_assert_int_eq(check_no_live_overlap(), 3);
   /* add(a, a) and neg write in place: one slot */
@@ -399,10 +358,10 @@ END_TEST
 
 START_TEST(workspace_unread_value_is_freed_at_once) {
   /* u is never read: its slot is free for the next value */
-  dlc_node *x = in("x", ty(DLC_F32, 1, 1000));
-  dlc_node *u = op1(DLC_OP_EXP, x, NULL);
-  dlc_node *a = op1(DLC_OP_NEG, x, NULL);
-  out("y", op1(DLC_OP_TANH, a, NULL));
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 1, 1000));
+  dlc_node *u = tu_op1(DLC_OP_EXP, x, NULL);
+  dlc_node *a = tu_op1(DLC_OP_NEG, x, NULL);
+  tu_out("y", tu_op1(DLC_OP_TANH, a, NULL));
   lower();
   char name[16];
   snprintf(name, sizeof name, "t%d", u->id);
@@ -417,14 +376,14 @@ END_TEST
 START_TEST(workspace_mixed_sizes_first_fit) {
   /* a big value, then small ones: small temps fill the gap the big one
    * leaves, and none overlaps a live one */
-  dlc_node *x = in("x", ty(DLC_F32, 2, 16, 64));  /* 4096 bytes */
-  dlc_node *w = weight("w", ty(DLC_F32, 2, 64, 2), NULL);
-  dlc_node *big = op1(DLC_OP_EXP, x, NULL);         /* @0, 4096 */
-  dlc_node *mm = op2(DLC_OP_MATMUL, big, w);        /* f32[16,2] 128 */
-  dlc_node *s1 = op1(DLC_OP_NEG, mm, NULL);
-  dlc_node *s2 = op2(DLC_OP_ADD, s1, mm);
-  dlc_node *s3 = op1(DLC_OP_TANH, s2, NULL);
-  out("y", op2(DLC_OP_MUL, s3, s1));
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 2, 16, 64)); /* 4096 bytes */
+  dlc_node *w = tu_weight("w", tu_ty(DLC_F32, 2, 64, 2), NULL);
+  dlc_node *big = tu_op1(DLC_OP_EXP, x, NULL);  /* @0, 4096 */
+  dlc_node *mm = tu_op2(DLC_OP_MATMUL, big, w); /* f32[16,2] 128 */
+  dlc_node *s1 = tu_op1(DLC_OP_NEG, mm, NULL);
+  dlc_node *s2 = tu_op2(DLC_OP_ADD, s1, mm);
+  dlc_node *s3 = tu_op1(DLC_OP_TANH, s2, NULL);
+  tu_out("y", tu_op2(DLC_OP_MUL, s3, s1));
   lower();
   ck_assert_int_eq(check_no_live_overlap(), 5);
   char name[16];
@@ -441,15 +400,15 @@ END_TEST
 
 START_TEST(outputs_needing_copies) {
   int32_t kd[3] = {7, 8, 9};
-  dlc_node *x = in("x", ty(DLC_I32, 1, 3));
-  dlc_node *x2 = in("x2", ty(DLC_I32, 1, 3));
-  dlc_type kt = ty(DLC_I32, 1, 3);
-  dlc_node *k = dlc_graph_add_const(g, &kt, kd, dlc_noloc());
-  dlc_node *r = op1(DLC_OP_RELU, x, NULL);
-  out("id", x2);  /* a graph input */
-  out("a", r);    /* computed in place */
-  out("b", r);    /* the same value again */
-  out("k", k);    /* a constant */
+  dlc_node *x = tu_in("x", tu_ty(DLC_I32, 1, 3));
+  dlc_node *x2 = tu_in("x2", tu_ty(DLC_I32, 1, 3));
+  dlc_type kt = tu_ty(DLC_I32, 1, 3);
+  dlc_node *k = dlc_graph_add_const(tu_fx.g, &kt, kd, dlc_noloc());
+  dlc_node *r = tu_op1(DLC_OP_RELU, x, NULL);
+  tu_out("id", x2); /* a graph input */
+  tu_out("a", r);   /* computed in place */
+  tu_out("b", r);   /* the same value again */
+  tu_out("k", k);   /* a constant */
   lower();
   char *got = print_module(m);
   expect_text(got, "module t {\n"
@@ -507,11 +466,11 @@ END_TEST
 
 START_TEST(output_of_an_input_used_twice) {
   /* the same input as two outputs, and a weight as an output */
-  dlc_node *x = in("x", ty(DLC_F64, 2, 2, 2));
-  dlc_node *w = weight("w", ty(DLC_F64, 0), NULL);
-  out("p", x);
-  out("q", x);
-  out("r", w);
+  dlc_node *x = tu_in("x", tu_ty(DLC_F64, 2, 2, 2));
+  dlc_node *w = tu_weight("w", tu_ty(DLC_F64, 0), NULL);
+  tu_out("p", x);
+  tu_out("q", x);
+  tu_out("r", w);
   lower();
   ck_assert_int_eq(m->nkernels, 3);
   const char *want[3][3] = {{"k0_copy", "out.p", "x"},
@@ -542,7 +501,7 @@ static dlc_lvar *hi;
 
 static void hand_module(void) {
   m = dlc_lmodule_new("h", 1, 1);
-  dlc_type t = ty(DLC_F32, 1, 4);
+  dlc_type t = tu_ty(DLC_F32, 1, 4);
   ha = dlc_lmodule_add_buf(m, DLC_BUF_INPUT, "a", &t);
   hb = dlc_lmodule_add_buf(m, DLC_BUF_OUTPUT, "b", &t);
   hc = dlc_lmodule_add_buf(m, DLC_BUF_CONST, "c", &t);
@@ -569,16 +528,16 @@ static void expect_loop_error(const char *what) {
   char want[256];
   snprintf(want, sizeof want, "error: internal: loop verifier: kernel k: %s\n",
            what);
-  ck_assert_int_eq(dlc_lmodule_verify(m, sink.d), DLC_ERROR);
-  ck_assert_str_eq(tu_sink_text(&sink), want);
-  ck_assert_int_eq(dlc_diag_errors(sink.d), 1);
+  ck_assert_int_eq(dlc_lmodule_verify(m, tu_fx.sink.d), DLC_ERROR);
+  ck_assert_str_eq(tu_sink_text(&tu_fx.sink), want);
+  ck_assert_int_eq(dlc_diag_errors(tu_fx.sink.d), 1);
 }
 
 START_TEST(verify_hand_module_ok) {
   hand_module();
   hand_body(dlc_ls_store(m, hb, I(), dlc_lx_load(m, ha, I())));
-  ck_assert_int_eq(dlc_lmodule_verify(m, sink.d), DLC_OK);
-  ck_assert_str_eq(tu_sink_text(&sink), "");
+  ck_assert_int_eq(dlc_lmodule_verify(m, tu_fx.sink.d), DLC_OK);
+  ck_assert_str_eq(tu_sink_text(&tu_fx.sink), "");
   char *got = print_module(m);
   expect_text(got, "module h {\n"
                    "  input a : f32[4] #0\n"
@@ -759,8 +718,8 @@ START_TEST(verify_local_assign_ok) {
   dlc_lexpr *e = dlc_lx_unary(m, DLC_LX_EXP, dlc_lx_var(m, v));
   dlc_ls_append(&s, dlc_ls_store(m, hb, I(), e));
   hand_body(s);
-  ck_assert_int_eq(dlc_lmodule_verify(m, sink.d), DLC_OK);
-  ck_assert_str_eq(tu_sink_text(&sink), "");
+  ck_assert_int_eq(dlc_lmodule_verify(m, tu_fx.sink.d), DLC_OK);
+  ck_assert_str_eq(tu_sink_text(&tu_fx.sink), "");
 }
 END_TEST
 
@@ -794,8 +753,8 @@ START_TEST(verify_second_kernel_named) {
   k2->body = dlc_ls_loop(m, j, 4, DLC_LOOP_SERIAL,
                          dlc_ls_store(m, hb, dlc_lx_var(m, j),
                                       dlc_lx_load(m, hc, dlc_lx_var(m, j))));
-  ck_assert_int_eq(dlc_lmodule_verify(m, sink.d), DLC_ERROR);
-  ck_assert_str_eq(tu_sink_text(&sink),
+  ck_assert_int_eq(dlc_lmodule_verify(m, tu_fx.sink.d), DLC_ERROR);
+  ck_assert_str_eq(tu_sink_text(&tu_fx.sink),
                    "error: internal: loop verifier: kernel k2: load from a "
                    "buffer that is not a parameter\n");
 }
@@ -805,8 +764,8 @@ START_TEST(verify_temp_outside_workspace) {
   hand_module();
   hand_body(dlc_ls_store(m, hb, I(), dlc_lx_load(m, ha, I())));
   ht->offset = 56; /* 56 + 16 > 64 */
-  ck_assert_int_eq(dlc_lmodule_verify(m, sink.d), DLC_ERROR);
-  ck_assert_str_eq(tu_sink_text(&sink),
+  ck_assert_int_eq(dlc_lmodule_verify(m, tu_fx.sink.d), DLC_ERROR);
+  ck_assert_str_eq(tu_sink_text(&tu_fx.sink),
                    "error: internal: loop verifier: buffer t lies outside "
                    "the workspace\n");
 }
@@ -816,15 +775,15 @@ START_TEST(verify_temp_negative_offset) {
   hand_module();
   hand_body(dlc_ls_store(m, hb, I(), dlc_lx_load(m, ha, I())));
   ht->offset = -64;
-  ck_assert_int_eq(dlc_lmodule_verify(m, sink.d), DLC_ERROR);
-  ck_assert_str_eq(tu_sink_text(&sink),
+  ck_assert_int_eq(dlc_lmodule_verify(m, tu_fx.sink.d), DLC_ERROR);
+  ck_assert_str_eq(tu_sink_text(&tu_fx.sink),
                    "error: internal: loop verifier: buffer t lies outside "
                    "the workspace\n");
   /* exactly at the end is fine */
-  tu_sink_close(&sink);
-  tu_sink_open(&sink);
+  tu_sink_close(&tu_fx.sink);
+  tu_sink_open(&tu_fx.sink);
   ht->offset = 48;
-  ck_assert_int_eq(dlc_lmodule_verify(m, sink.d), DLC_OK);
+  ck_assert_int_eq(dlc_lmodule_verify(m, tu_fx.sink.d), DLC_OK);
 }
 END_TEST
 
@@ -853,7 +812,7 @@ START_TEST(print_hand_forms) {
   f = dlc_lx_binary(m, DLC_LX_ADD, f, dlc_lx_int(m, -2));
   ck_assert_int_eq(f->kind, DLC_LX_ICONST);
   ck_assert_int_eq(f->i, 13);
-  ck_assert_int_eq(dlc_lmodule_verify(m, sink.d), DLC_OK);
+  ck_assert_int_eq(dlc_lmodule_verify(m, tu_fx.sink.d), DLC_OK);
   char *got = print_module(m);
   expect_text(got, "module h {\n"
                    "  input a : f32[4] #0\n"

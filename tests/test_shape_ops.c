@@ -41,34 +41,11 @@ static dlc_type ty(dlc_dtype dt, int rank, ...) {
 #define M8(a, ...) (int64_t)(a), M7(__VA_ARGS__)
 #define SCALAR(dt) ty(DLC_##dt, 0)
 
-static tu_sink sink;
-static dlc_graph *g;
-
-static void setup(void) {
-  tu_sink_open(&sink);
-  g = dlc_graph_new("t");
-}
-
-static void teardown(void) {
-  dlc_graph_free(g);
-  g = NULL;
-  tu_sink_close(&sink);
-}
-
-static dlc_loc at(int line, int col) {
-  return (dlc_loc){dlc_diag_intern(sink.d, "t.dsl"), line, col};
-}
-
-static dlc_node *in(const char *name, dlc_type t) {
-  return dlc_graph_add_input(g, name, &t, dlc_noloc());
-}
-
 static dlc_node *build(dlc_op op, const dlc_attrs *attrs, int nin,
                        dlc_node **ins) {
-  int errs = dlc_diag_errors(sink.d);
-  dlc_node *n = dlc_graph_build(g, op, at(1, 1), nin, ins, attrs, sink.d);
-  ck_assert_msg(n != NULL, "%s", tu_sink_text(&sink));
-  ck_assert_int_eq(dlc_diag_errors(sink.d), errs);
+  int errs = dlc_diag_errors(tu_fx.sink.d);
+  dlc_node *n = tu_build(op, tu_at(1, 1), nin, ins, attrs);
+  ck_assert_int_eq(dlc_diag_errors(tu_fx.sink.d), errs);
   return n;
 }
 
@@ -76,15 +53,16 @@ static dlc_node *build(dlc_op op, const dlc_attrs *attrs, int nin,
  * text it reports), counts one error and adds nothing. */
 static void fails(dlc_op op, const dlc_attrs *attrs, int nin, dlc_node **ins,
                   const char *want) {
-  int before = g->nnodes, errs = dlc_diag_errors(sink.d);
-  size_t old = strlen(tu_sink_text(&sink));
-  dlc_node *n = dlc_graph_build(g, op, at(3, 7), nin, ins, attrs, sink.d);
+  int before = tu_fx.g->nnodes, errs = dlc_diag_errors(tu_fx.sink.d);
+  size_t old = strlen(tu_sink_text(&tu_fx.sink));
+  dlc_node *n =
+      dlc_graph_build(tu_fx.g, op, tu_at(3, 7), nin, ins, attrs, tu_fx.sink.d);
   ck_assert_ptr_null(n);
   char full[1024];
   snprintf(full, sizeof full, "t.dsl:3:7: error: %s\n", want);
-  ck_assert_str_eq(tu_sink_text(&sink) + old, full);
-  ck_assert_int_eq(dlc_diag_errors(sink.d), errs + 1);
-  ck_assert_int_eq(g->nnodes, before);
+  ck_assert_str_eq(tu_sink_text(&tu_fx.sink) + old, full);
+  ck_assert_int_eq(dlc_diag_errors(tu_fx.sink.d), errs + 1);
+  ck_assert_int_eq(tu_fx.g->nnodes, before);
 }
 
 #define OPS(...) (dlc_node *[]){__VA_ARGS__}
@@ -94,11 +72,6 @@ static void fails(dlc_op op, const dlc_attrs *attrs, int nin, dlc_node **ins,
 #define OP(op, attrs, ...) build(op, attrs, NOPS(__VA_ARGS__), OPS(__VA_ARGS__))
 #define ERR(op, attrs, want, ...)                                              \
   fails(op, attrs, NOPS(__VA_ARGS__), OPS(__VA_ARGS__), want)
-
-static void expect_type(const dlc_node *n, const char *want) {
-  char buf[DLC_TYPE_STRLEN];
-  ck_assert_str_eq(dlc_type_str(&n->type, buf, sizeof buf), want);
-}
 
 static void expect_ints(const int64_t *v, int n, const char *want) {
   char buf[256];
@@ -147,20 +120,20 @@ static dlc_attrs slice(int64_t ax, int64_t start, int64_t end, int64_t step) {
 /* ---- elementwise: dtype classes, compare, where, cast ------------------ */
 
 START_TEST(numeric_ops_take_ints_not_bool) {
-  dlc_node *i = in("i", T(I32, 2, 3));
-  dlc_node *l = in("l", T(I64, 3));
-  dlc_node *b = in("b", T(BOOL, 3));
-  expect_type(OP(DLC_OP_ADD, NULL, i, i), "i32[2,3]");
-  expect_type(OP(DLC_OP_DIV, NULL, l, l), "i64[3]");
-  expect_type(OP(DLC_OP_ABS, NULL, l), "i64[3]");
-  expect_type(OP(DLC_OP_CLIP, &(dlc_attrs){.has_lo = true}, i), "i32[2,3]");
+  dlc_node *i = tu_in("i", T(I32, 2, 3));
+  dlc_node *l = tu_in("l", T(I64, 3));
+  dlc_node *b = tu_in("b", T(BOOL, 3));
+  tu_expect_type(OP(DLC_OP_ADD, NULL, i, i), "i32[2,3]");
+  tu_expect_type(OP(DLC_OP_DIV, NULL, l, l), "i64[3]");
+  tu_expect_type(OP(DLC_OP_ABS, NULL, l), "i64[3]");
+  tu_expect_type(OP(DLC_OP_CLIP, &(dlc_attrs){.has_lo = true}, i), "i32[2,3]");
   ERR(DLC_OP_ADD, NULL, "add: expects a numeric operand, got bool[3]", b, b);
   ERR(DLC_OP_MAXIMUM, NULL, "maximum: expects a numeric operand, got bool[3]",
       b, b);
   ERR(DLC_OP_NEG, NULL, "neg: expects a numeric operand, got bool[3]", b);
   ERR(DLC_OP_RELU, NULL, "relu: expects a numeric operand, got bool[3]", b);
   ERR(DLC_OP_CLIP, NULL, "clip: expects a numeric operand, got bool[3]", b);
-  dlc_node *bm = in("bm", T(BOOL, 2, 2));
+  dlc_node *bm = tu_in("bm", T(BOOL, 2, 2));
   ERR(DLC_OP_MATMUL, NULL, "matmul: expects a numeric operand, got bool[2,2]",
       bm, bm);
   /* operand dtypes are compared before the class */
@@ -169,13 +142,15 @@ START_TEST(numeric_ops_take_ints_not_bool) {
 END_TEST
 
 START_TEST(float_ops_reject_ints_and_bool) {
-  dlc_node *f = in("f", T(F64, 4));
-  dlc_node *i = in("i", T(I32, 4));
-  dlc_node *b = in("b", T(BOOL, 4));
-  expect_type(OP(DLC_OP_POW, NULL, f, f), "f64[4]");
-  expect_type(OP(DLC_OP_LEAKY_RELU, &(dlc_attrs){.alpha = 0.1}, f), "f64[4]");
-  expect_type(OP(DLC_OP_GELU, &(dlc_attrs){.approximate = true}, f), "f64[4]");
-  expect_type(OP(DLC_OP_ERF, NULL, f), "f64[4]");
+  dlc_node *f = tu_in("f", T(F64, 4));
+  dlc_node *i = tu_in("i", T(I32, 4));
+  dlc_node *b = tu_in("b", T(BOOL, 4));
+  tu_expect_type(OP(DLC_OP_POW, NULL, f, f), "f64[4]");
+  tu_expect_type(OP(DLC_OP_LEAKY_RELU, &(dlc_attrs){.alpha = 0.1}, f),
+                 "f64[4]");
+  tu_expect_type(OP(DLC_OP_GELU, &(dlc_attrs){.approximate = true}, f),
+                 "f64[4]");
+  tu_expect_type(OP(DLC_OP_ERF, NULL, f), "f64[4]");
   ERR(DLC_OP_POW, NULL, "pow: expects a floating-point operand, got i32[4]",
       i, i);
   ERR(DLC_OP_LEAKY_RELU, NULL,
@@ -190,47 +165,47 @@ START_TEST(float_ops_reject_ints_and_bool) {
 END_TEST
 
 START_TEST(comparisons_give_bool) {
-  dlc_node *a = in("a", T(F32, 2, 1));
-  dlc_node *c = in("c", T(F32, 3));
-  dlc_node *i = in("i", T(I64, 3));
-  dlc_node *b = in("b", T(BOOL, 2, 3));
-  expect_type(OP(DLC_OP_EQUAL, NULL, a, c), "bool[2,3]");
-  expect_type(OP(DLC_OP_LESS, NULL, c, a), "bool[2,3]");
-  expect_type(OP(DLC_OP_GREATER, NULL, i, i), "bool[3]");
+  dlc_node *a = tu_in("a", T(F32, 2, 1));
+  dlc_node *c = tu_in("c", T(F32, 3));
+  dlc_node *i = tu_in("i", T(I64, 3));
+  dlc_node *b = tu_in("b", T(BOOL, 2, 3));
+  tu_expect_type(OP(DLC_OP_EQUAL, NULL, a, c), "bool[2,3]");
+  tu_expect_type(OP(DLC_OP_LESS, NULL, c, a), "bool[2,3]");
+  tu_expect_type(OP(DLC_OP_GREATER, NULL, i, i), "bool[3]");
   /* equal takes any dtype, bool included */
-  expect_type(OP(DLC_OP_EQUAL, NULL, b, b), "bool[2,3]");
+  tu_expect_type(OP(DLC_OP_EQUAL, NULL, b, b), "bool[2,3]");
   ERR(DLC_OP_LESS, NULL, "less: expects a numeric operand, got bool[2,3]", b,
       b);
   ERR(DLC_OP_GREATER, NULL, "greater: operand types differ: f32[3] and i64[3]",
       c, i);
-  dlc_node *d = in("d", T(F32, 4));
+  dlc_node *d = tu_in("d", T(F32, 4));
   ERR(DLC_OP_EQUAL, NULL, "equal: shapes do not broadcast: f32[3] and f32[4]",
       c, d);
 }
 END_TEST
 
 START_TEST(where_broadcasts_three_ways) {
-  dlc_node *c = in("c", T(BOOL, 3, 1));
-  dlc_node *a = in("a", T(F32, 1, 4));
-  dlc_node *s = in("s", SCALAR(F32));
-  expect_type(OP(DLC_OP_WHERE, NULL, c, a, s), "f32[3,4]");
-  dlc_node *c3 = in("c3", T(BOOL, 2, 1, 1));
-  dlc_node *i1 = in("i1", T(I64, 3, 1));
-  dlc_node *i2 = in("i2", T(I64, 4));
-  expect_type(OP(DLC_OP_WHERE, NULL, c3, i1, i2), "i64[2,3,4]");
+  dlc_node *c = tu_in("c", T(BOOL, 3, 1));
+  dlc_node *a = tu_in("a", T(F32, 1, 4));
+  dlc_node *s = tu_in("s", SCALAR(F32));
+  tu_expect_type(OP(DLC_OP_WHERE, NULL, c, a, s), "f32[3,4]");
+  dlc_node *c3 = tu_in("c3", T(BOOL, 2, 1, 1));
+  dlc_node *i1 = tu_in("i1", T(I64, 3, 1));
+  dlc_node *i2 = tu_in("i2", T(I64, 4));
+  tu_expect_type(OP(DLC_OP_WHERE, NULL, c3, i1, i2), "i64[2,3,4]");
   /* the condition alone can give the shape; bool values are fine */
-  dlc_node *cb = in("cb", T(BOOL, 5));
-  dlc_node *bs = in("bs", SCALAR(BOOL));
-  expect_type(OP(DLC_OP_WHERE, NULL, cb, bs, bs), "bool[5]");
+  dlc_node *cb = tu_in("cb", T(BOOL, 5));
+  dlc_node *bs = tu_in("bs", SCALAR(BOOL));
+  tu_expect_type(OP(DLC_OP_WHERE, NULL, cb, bs, bs), "bool[5]");
 }
 END_TEST
 
 START_TEST(where_errors) {
-  dlc_node *c = in("c", T(BOOL, 3));
-  dlc_node *f = in("f", T(F32, 3));
-  dlc_node *i = in("i", T(I32, 3));
-  dlc_node *f4 = in("f4", T(F32, 4));
-  dlc_node *c2 = in("c2", T(BOOL, 2, 1));
+  dlc_node *c = tu_in("c", T(BOOL, 3));
+  dlc_node *f = tu_in("f", T(F32, 3));
+  dlc_node *i = tu_in("i", T(I32, 3));
+  dlc_node *f4 = tu_in("f4", T(F32, 4));
+  dlc_node *c2 = tu_in("c2", T(BOOL, 2, 1));
   ERR(DLC_OP_WHERE, NULL, "where: condition must be bool, got i32[3]", i, f, f);
   ERR(DLC_OP_WHERE, NULL, "where: operand types differ: f32[3] and i32[3]", c,
       f, i);
@@ -244,14 +219,14 @@ START_TEST(where_errors) {
 END_TEST
 
 START_TEST(cast_any_to_any) {
-  dlc_node *f = in("f", T(F32, 2, 3));
-  dlc_node *b = in("b", SCALAR(BOOL));
+  dlc_node *f = tu_in("f", T(F32, 2, 3));
+  dlc_node *b = tu_in("b", SCALAR(BOOL));
   dlc_node *n = OP(DLC_OP_CAST, &(dlc_attrs){.to = DLC_I32}, f);
-  expect_type(n, "i32[2,3]");
+  tu_expect_type(n, "i32[2,3]");
   ck_assert_int_eq(n->attr.to, DLC_I32);
-  expect_type(OP(DLC_OP_CAST, &(dlc_attrs){.to = DLC_BOOL}, f), "bool[2,3]");
-  expect_type(OP(DLC_OP_CAST, &(dlc_attrs){.to = DLC_F64}, b), "f64[]");
-  expect_type(OP(DLC_OP_CAST, &(dlc_attrs){.to = DLC_F32}, f), "f32[2,3]");
+  tu_expect_type(OP(DLC_OP_CAST, &(dlc_attrs){.to = DLC_BOOL}, f), "bool[2,3]");
+  tu_expect_type(OP(DLC_OP_CAST, &(dlc_attrs){.to = DLC_F64}, b), "f64[]");
+  tu_expect_type(OP(DLC_OP_CAST, &(dlc_attrs){.to = DLC_F32}, f), "f32[2,3]");
   ERR(DLC_OP_CAST, &(dlc_attrs){.to = DLC_NUM_DTYPES},
       "cast: target dtype 5 is not a dtype", f);
 }
@@ -260,11 +235,11 @@ END_TEST
 /* ---- reductions ------------------------------------------------------- */
 
 START_TEST(reduce_axes_normalized_and_sorted) {
-  dlc_node *x = in("x", T(F32, 2, 3, 4));
+  dlc_node *x = tu_in("x", T(F32, 2, 3, 4));
   int64_t a1[] = {-1};
   dlc_attrs a = axes(a1, 1, true);
   dlc_node *n = OP(DLC_OP_SUM, &a, x);
-  expect_type(n, "f32[2,3,1]");
+  tu_expect_type(n, "f32[2,3,1]");
   EXPECT_AXES(n, "[2]");
   ck_assert(n->attr.keepdims);
   ck_assert_int_eq(a1[0], -1); /* the caller's array is not touched */
@@ -272,43 +247,43 @@ START_TEST(reduce_axes_normalized_and_sorted) {
   int64_t a2[] = {2, -3};
   a = axes(a2, 2, false);
   n = OP(DLC_OP_MEAN, &a, x);
-  expect_type(n, "f32[3]");
+  tu_expect_type(n, "f32[3]");
   EXPECT_AXES(n, "[0,2]");
 
   a = axes(a2, 2, true);
-  expect_type(OP(DLC_OP_MAX, &a, x), "f32[1,3,1]");
+  tu_expect_type(OP(DLC_OP_MAX, &a, x), "f32[1,3,1]");
 
   int64_t a3[] = {1, 0, 2};
   a = axes(a3, 3, false);
   n = OP(DLC_OP_MIN, &a, x);
-  expect_type(n, "f32[]");
+  tu_expect_type(n, "f32[]");
   EXPECT_AXES(n, "[0,1,2]");
 }
 END_TEST
 
 START_TEST(reduce_without_axes_reduces_all) {
-  dlc_node *x = in("x", T(I32, 2, 3, 4));
+  dlc_node *x = tu_in("x", T(I32, 2, 3, 4));
   dlc_attrs a = axes(NULL, 0, false);
   dlc_node *n = OP(DLC_OP_SUM, &a, x);
-  expect_type(n, "i32[]");
+  tu_expect_type(n, "i32[]");
   EXPECT_AXES(n, "[0,1,2]");
   a.keepdims = true;
   n = OP(DLC_OP_MAX, &a, x);
-  expect_type(n, "i32[1,1,1]");
+  tu_expect_type(n, "i32[1,1,1]");
   EXPECT_AXES(n, "[0,1,2]");
   /* a scalar reduces over nothing */
-  dlc_node *s = in("s", SCALAR(I64));
+  dlc_node *s = tu_in("s", SCALAR(I64));
   n = OP(DLC_OP_MEAN, &a, s);
-  expect_type(n, "i64[]");
+  tu_expect_type(n, "i64[]");
   ck_assert_int_eq(n->attr.nints, 0);
   /* NULL attrs: all axes, keepdims 0 */
-  expect_type(OP(DLC_OP_MIN, NULL, x), "i32[]");
+  tu_expect_type(OP(DLC_OP_MIN, NULL, x), "i32[]");
 }
 END_TEST
 
 START_TEST(reduce_errors) {
-  dlc_node *x = in("x", T(F32, 2, 3, 4));
-  dlc_node *b = in("b", T(BOOL, 3));
+  dlc_node *x = tu_in("x", T(F32, 2, 3, 4));
+  dlc_node *b = tu_in("b", T(BOOL, 3));
   int64_t big[] = {0, 3};
   dlc_attrs a = axes(big, 2, true);
   ERR(DLC_OP_SUM, &a, "sum: axis 3 is out of range for f32[2,3,4] (rank 3)", x);
@@ -321,7 +296,7 @@ START_TEST(reduce_errors) {
   ERR(DLC_OP_MEAN, &a,
       "mean: axes [1,-2] repeat axis 1 of f32[2,3,4] (rank 3)", x);
   int64_t zero[] = {0};
-  dlc_node *s = in("s", SCALAR(F32));
+  dlc_node *s = tu_in("s", SCALAR(F32));
   a = axes(zero, 1, false);
   ERR(DLC_OP_SUM, &a, "sum: axis 0 is out of range for f32[] (rank 0)", s);
   ERR(DLC_OP_MIN, NULL, "min: expects a numeric operand, got bool[3]", b);
@@ -329,28 +304,28 @@ START_TEST(reduce_errors) {
 END_TEST
 
 START_TEST(global_avg_pool_is_a_mean_over_spatial_dims) {
-  dlc_node *x = in("x", T(F32, 2, 3, 5, 7));
+  dlc_node *x = tu_in("x", T(F32, 2, 3, 5, 7));
   dlc_node *n = OP(DLC_OP_GLOBAL_AVG_POOL, NULL, x);
-  expect_type(n, "f32[2,3,1,1]");
+  tu_expect_type(n, "f32[2,3,1,1]");
   EXPECT_AXES(n, "[2,3]");
   ck_assert(n->attr.keepdims);
   /* whatever axes the caller left are replaced */
   int64_t junk[] = {0, 1, 9};
   dlc_attrs a = axes(junk, 3, false);
-  dlc_node *y = in("y", T(F64, 1, 4, 6));
+  dlc_node *y = tu_in("y", T(F64, 1, 4, 6));
   n = OP(DLC_OP_GLOBAL_AVG_POOL, &a, y);
-  expect_type(n, "f64[1,4,1]");
+  tu_expect_type(n, "f64[1,4,1]");
   EXPECT_AXES(n, "[2]");
-  dlc_node *z = in("z", T(F32, 1, 2, 2, 2, 2));
+  dlc_node *z = tu_in("z", T(F32, 1, 2, 2, 2, 2));
   n = OP(DLC_OP_GLOBAL_AVG_POOL, NULL, z);
-  expect_type(n, "f32[1,2,1,1,1]");
+  tu_expect_type(n, "f32[1,2,1,1,1]");
   EXPECT_AXES(n, "[2,3,4]");
 }
 END_TEST
 
 START_TEST(global_avg_pool_errors) {
-  dlc_node *x = in("x", T(F32, 2, 3));
-  dlc_node *i = in("i", T(I32, 1, 2, 3, 3));
+  dlc_node *x = tu_in("x", T(F32, 2, 3));
+  dlc_node *i = tu_in("i", T(I32, 1, 2, 3, 3));
   ERR(DLC_OP_GLOBAL_AVG_POOL, NULL,
       "global_avg_pool: expects rank 3 or more (N, C, ...), got f32[2,3]", x);
   ERR(DLC_OP_GLOBAL_AVG_POOL, NULL,
@@ -361,27 +336,27 @@ END_TEST
 /* ---- normalizations ---------------------------------------------------- */
 
 START_TEST(batch_norm_types) {
-  dlc_node *x = in("x", T(F32, 2, 3, 4, 4));
-  dlc_node *p = in("p", T(F32, 3));
+  dlc_node *x = tu_in("x", T(F32, 2, 3, 4, 4));
+  dlc_node *p = tu_in("p", T(F32, 3));
   dlc_attrs a = eps(1e-5);
   dlc_node *n = OP(DLC_OP_BATCH_NORM, &a, x, p, p, p, p);
-  expect_type(n, "f32[2,3,4,4]");
+  tu_expect_type(n, "f32[2,3,4,4]");
   ck_assert(n->attr.eps == 1e-5);
-  dlc_node *x2 = in("x2", T(F64, 5, 7));
-  dlc_node *p2 = in("p2", T(F64, 7));
+  dlc_node *x2 = tu_in("x2", T(F64, 5, 7));
+  dlc_node *p2 = tu_in("p2", T(F64, 7));
   a = eps(0);
-  expect_type(OP(DLC_OP_BATCH_NORM, &a, x2, p2, p2, p2, p2), "f64[5,7]");
+  tu_expect_type(OP(DLC_OP_BATCH_NORM, &a, x2, p2, p2, p2, p2), "f64[5,7]");
 }
 END_TEST
 
 START_TEST(batch_norm_errors) {
-  dlc_node *x = in("x", T(F32, 2, 3, 4, 4));
-  dlc_node *p = in("p", T(F32, 3));
-  dlc_node *q = in("q", T(F32, 4));
-  dlc_node *pd = in("pd", T(F64, 3));
-  dlc_node *p13 = in("p13", T(F32, 1, 3));
-  dlc_node *v = in("v", T(F32, 3));
-  dlc_node *xi = in("xi", T(I32, 2, 3));
+  dlc_node *x = tu_in("x", T(F32, 2, 3, 4, 4));
+  dlc_node *p = tu_in("p", T(F32, 3));
+  dlc_node *q = tu_in("q", T(F32, 4));
+  dlc_node *pd = tu_in("pd", T(F64, 3));
+  dlc_node *p13 = tu_in("p13", T(F32, 1, 3));
+  dlc_node *v = tu_in("v", T(F32, 3));
+  dlc_node *xi = tu_in("xi", T(I32, 2, 3));
   dlc_attrs a = eps(1e-5);
   ERR(DLC_OP_BATCH_NORM, &a,
       "batch_norm: mean must be f32[3] (one per channel of f32[2,3,4,4]), got "
@@ -414,13 +389,13 @@ START_TEST(batch_norm_errors) {
 END_TEST
 
 START_TEST(layer_norm_axis_normalized) {
-  dlc_node *x = in("x", T(F32, 2, 3, 4));
-  dlc_node *g4 = in("g4", T(F32, 4));
-  dlc_node *g34 = in("g34", T(F32, 3, 4));
-  dlc_node *g234 = in("g234", T(F32, 2, 3, 4));
+  dlc_node *x = tu_in("x", T(F32, 2, 3, 4));
+  dlc_node *g4 = tu_in("g4", T(F32, 4));
+  dlc_node *g34 = tu_in("g34", T(F32, 3, 4));
+  dlc_node *g234 = tu_in("g234", T(F32, 2, 3, 4));
   dlc_attrs a = ln_attr(-1, 1e-5);
   dlc_node *n = OP(DLC_OP_LAYER_NORM, &a, x, g4, g4);
-  expect_type(n, "f32[2,3,4]");
+  tu_expect_type(n, "f32[2,3,4]");
   ck_assert_int_eq(n->attr.axis, 2);
   a = ln_attr(-2, 1e-6);
   n = OP(DLC_OP_LAYER_NORM, &a, x, g34, g34);
@@ -435,12 +410,12 @@ START_TEST(layer_norm_axis_normalized) {
 END_TEST
 
 START_TEST(layer_norm_errors) {
-  dlc_node *x = in("x", T(F32, 2, 3, 4));
-  dlc_node *g4 = in("g4", T(F32, 4));
-  dlc_node *g34 = in("g34", T(F32, 3, 4));
-  dlc_node *b4 = in("b4", T(F64, 4));
-  dlc_node *s = in("s", SCALAR(F32));
-  dlc_node *xi = in("xi", T(I64, 4));
+  dlc_node *x = tu_in("x", T(F32, 2, 3, 4));
+  dlc_node *g4 = tu_in("g4", T(F32, 4));
+  dlc_node *g34 = tu_in("g34", T(F32, 3, 4));
+  dlc_node *b4 = tu_in("b4", T(F64, 4));
+  dlc_node *s = tu_in("s", SCALAR(F32));
+  dlc_node *xi = tu_in("xi", T(I64, 4));
   dlc_attrs a = ln_attr(-1, 1e-5);
   ERR(DLC_OP_LAYER_NORM, &a,
       "layer_norm: gamma must be f32[4] (the dims of f32[2,3,4] from axis 2), "
@@ -475,74 +450,74 @@ END_TEST
 /* ---- conv2d ------------------------------------------------------------ */
 
 START_TEST(conv2d_types) {
-  dlc_node *x = in("x", T(F32, 1, 3, 8, 8));
-  dlc_node *w = in("w", T(F32, 16, 3, 3, 3));
-  dlc_node *b = in("b", T(F32, 16));
+  dlc_node *x = tu_in("x", T(F32, 1, 3, 8, 8));
+  dlc_node *w = tu_in("w", T(F32, 16, 3, 3, 3));
+  dlc_node *b = tu_in("b", T(F32, 16));
   dlc_attrs a = conv1();
   dlc_node *n = OP(DLC_OP_CONV2D, &a, x, w);
-  expect_type(n, "f32[1,16,6,6]");
+  tu_expect_type(n, "f32[1,16,6,6]");
   expect_ints(n->attr.kernel, 2, "[3,3]");
-  expect_type(OP(DLC_OP_CONV2D, &a, x, w, b), "f32[1,16,6,6]");
+  tu_expect_type(OP(DLC_OP_CONV2D, &a, x, w, b), "f32[1,16,6,6]");
   /* pad 1 keeps the size; stride 2 halves it */
   a = conv(1, 1, 1, 1, 1, 1, 1, 1, 1);
-  expect_type(OP(DLC_OP_CONV2D, &a, x, w, b), "f32[1,16,8,8]");
+  tu_expect_type(OP(DLC_OP_CONV2D, &a, x, w, b), "f32[1,16,8,8]");
   a = conv(2, 2, 1, 1, 1, 1, 1, 1, 1);
-  expect_type(OP(DLC_OP_CONV2D, &a, x, w, b), "f32[1,16,4,4]");
+  tu_expect_type(OP(DLC_OP_CONV2D, &a, x, w, b), "f32[1,16,4,4]");
   /* dilation 2: the 3x3 kernel spans 5; (8 - 5) / 1 + 1 = 4 */
   a = conv(1, 1, 0, 0, 0, 0, 2, 2, 1);
-  expect_type(OP(DLC_OP_CONV2D, &a, x, w), "f32[1,16,4,4]");
+  tu_expect_type(OP(DLC_OP_CONV2D, &a, x, w), "f32[1,16,4,4]");
   /* asymmetric everything: H' = (8+0+2-1*(3-1)-1)/2+1 = 4,
    * W' = (8+1+3-3*(3-1)-1)/1+1 = 6 */
   a = conv(2, 1, 0, 1, 2, 3, 1, 3, 1);
   n = OP(DLC_OP_CONV2D, &a, x, w);
-  expect_type(n, "f32[1,16,4,6]");
+  tu_expect_type(n, "f32[1,16,4,6]");
   /* the attributes stay as written */
   expect_ints(n->attr.stride, 2, "[2,1]");
   expect_ints(n->attr.pad, 4, "[0,1,2,3]");
   expect_ints(n->attr.dilation, 2, "[1,3]");
   ck_assert_int_eq(n->attr.groups, 1);
   /* a kernel as large as the padded input gives 1 */
-  dlc_node *wr = in("wr", T(F32, 2, 3, 8, 5));
+  dlc_node *wr = tu_in("wr", T(F32, 2, 3, 8, 5));
   a = conv1();
   n = OP(DLC_OP_CONV2D, &a, x, wr);
-  expect_type(n, "f32[1,2,1,4]");
+  tu_expect_type(n, "f32[1,2,1,4]");
   expect_ints(n->attr.kernel, 2, "[8,5]");
   /* a huge stride gives 1 */
   a = conv(1 << 30, 1, 0, 0, 0, 0, 1, 1, 1);
-  expect_type(OP(DLC_OP_CONV2D, &a, x, w), "f32[1,16,1,6]");
+  tu_expect_type(OP(DLC_OP_CONV2D, &a, x, w), "f32[1,16,1,6]");
 }
 END_TEST
 
 START_TEST(conv2d_groups_and_depthwise) {
-  dlc_node *x = in("x", T(F64, 2, 4, 5, 5));
-  dlc_node *w = in("w", T(F64, 6, 2, 3, 3));
+  dlc_node *x = tu_in("x", T(F64, 2, 4, 5, 5));
+  dlc_node *w = tu_in("w", T(F64, 6, 2, 3, 3));
   dlc_attrs a = conv(1, 1, 0, 0, 0, 0, 1, 1, 2);
   dlc_node *n = OP(DLC_OP_CONV2D, &a, x, w);
-  expect_type(n, "f64[2,6,3,3]");
+  tu_expect_type(n, "f64[2,6,3,3]");
   ck_assert_int_eq(n->attr.groups, 2);
   /* depthwise: groups = C, one input channel per group, multiplier 2 */
-  dlc_node *wd = in("wd", T(F64, 8, 1, 3, 3));
-  dlc_node *bd = in("bd", T(F64, 8));
+  dlc_node *wd = tu_in("wd", T(F64, 8, 1, 3, 3));
+  dlc_node *bd = tu_in("bd", T(F64, 8));
   a = conv(1, 1, 1, 1, 1, 1, 1, 1, 4);
-  expect_type(OP(DLC_OP_CONV2D, &a, x, wd, bd), "f64[2,8,5,5]");
+  tu_expect_type(OP(DLC_OP_CONV2D, &a, x, wd, bd), "f64[2,8,5,5]");
   /* 1x1 kernel */
-  dlc_node *w1 = in("w1", T(F64, 3, 4, 1, 1));
+  dlc_node *w1 = tu_in("w1", T(F64, 3, 4, 1, 1));
   a = conv1();
-  expect_type(OP(DLC_OP_CONV2D, &a, x, w1), "f64[2,3,5,5]");
+  tu_expect_type(OP(DLC_OP_CONV2D, &a, x, w1), "f64[2,3,5,5]");
 }
 END_TEST
 
 START_TEST(conv2d_operand_errors) {
-  dlc_node *x = in("x", T(F32, 1, 3, 8, 8));
-  dlc_node *w = in("w", T(F32, 16, 3, 3, 3));
-  dlc_node *b = in("b", T(F32, 16));
-  dlc_node *x3 = in("x3", T(F32, 3, 8, 8));
-  dlc_node *w3 = in("w3", T(F32, 16, 3, 3));
-  dlc_node *wd = in("wd", T(F64, 16, 3, 3, 3));
-  dlc_node *xi = in("xi", T(I32, 1, 3, 8, 8));
-  dlc_node *wi = in("wi", T(I32, 16, 3, 3, 3));
-  dlc_node *b8 = in("b8", T(F32, 8));
-  dlc_node *bd = in("bd", T(F64, 16));
+  dlc_node *x = tu_in("x", T(F32, 1, 3, 8, 8));
+  dlc_node *w = tu_in("w", T(F32, 16, 3, 3, 3));
+  dlc_node *b = tu_in("b", T(F32, 16));
+  dlc_node *x3 = tu_in("x3", T(F32, 3, 8, 8));
+  dlc_node *w3 = tu_in("w3", T(F32, 16, 3, 3));
+  dlc_node *wd = tu_in("wd", T(F64, 16, 3, 3, 3));
+  dlc_node *xi = tu_in("xi", T(I32, 1, 3, 8, 8));
+  dlc_node *wi = tu_in("wi", T(I32, 16, 3, 3, 3));
+  dlc_node *b8 = tu_in("b8", T(F32, 8));
+  dlc_node *bd = tu_in("bd", T(F64, 16));
   dlc_attrs a = conv1();
   ERR(DLC_OP_CONV2D, &a, "conv2d: expects 2 or 3 operands, got 1", x);
   ERR(DLC_OP_CONV2D, &a, "conv2d: expects 2 or 3 operands, got 4", x, w, b, b);
@@ -567,8 +542,8 @@ START_TEST(conv2d_operand_errors) {
 END_TEST
 
 START_TEST(conv2d_attribute_errors) {
-  dlc_node *x = in("x", T(F32, 1, 3, 8, 8));
-  dlc_node *w = in("w", T(F32, 16, 3, 3, 3));
+  dlc_node *x = tu_in("x", T(F32, 1, 3, 8, 8));
+  dlc_node *w = tu_in("w", T(F32, 16, 3, 3, 3));
   dlc_attrs a = conv(0, 1, 0, 0, 0, 0, 1, 1, 1);
   ERR(DLC_OP_CONV2D, &a, "conv2d: strides must be at least 1, got [0,1]", x,
       w);
@@ -597,12 +572,12 @@ START_TEST(conv2d_attribute_errors) {
 END_TEST
 
 START_TEST(conv2d_shape_errors) {
-  dlc_node *x = in("x", T(F32, 1, 3, 8, 8));
-  dlc_node *w = in("w", T(F32, 16, 3, 3, 3));
-  dlc_node *x4 = in("x4", T(F32, 1, 4, 8, 8));
-  dlc_node *w6 = in("w6", T(F32, 6, 1, 3, 3));
-  dlc_node *w4 = in("w4", T(F32, 16, 4, 3, 3));
-  dlc_node *w9 = in("w9", T(F32, 2, 3, 9, 3));
+  dlc_node *x = tu_in("x", T(F32, 1, 3, 8, 8));
+  dlc_node *w = tu_in("w", T(F32, 16, 3, 3, 3));
+  dlc_node *x4 = tu_in("x4", T(F32, 1, 4, 8, 8));
+  dlc_node *w6 = tu_in("w6", T(F32, 6, 1, 3, 3));
+  dlc_node *w4 = tu_in("w4", T(F32, 16, 4, 3, 3));
+  dlc_node *w9 = tu_in("w9", T(F32, 2, 3, 9, 3));
   dlc_attrs a = conv(1, 1, 0, 0, 0, 0, 1, 1, 2);
   ERR(DLC_OP_CONV2D, &a,
       "conv2d: input channels 3 are not divisible by groups 2: f32[1,3,8,8]",
@@ -629,7 +604,7 @@ START_TEST(conv2d_shape_errors) {
       x, w9);
   /* padding makes it fit */
   a = conv(1, 1, 1, 0, 0, 0, 1, 1, 1);
-  expect_type(OP(DLC_OP_CONV2D, &a, x, w9), "f32[1,2,1,6]");
+  tu_expect_type(OP(DLC_OP_CONV2D, &a, x, w9), "f32[1,2,1,6]");
   /* dilation 4: span 4*(3-1)+1 = 9 */
   a = conv(1, 1, 0, 0, 0, 0, 1, 4, 1);
   ERR(DLC_OP_CONV2D, &a,
@@ -648,43 +623,43 @@ END_TEST
 /* ---- pools ------------------------------------------------------------- */
 
 START_TEST(pool_types) {
-  dlc_node *x = in("x", T(F32, 1, 2, 4, 4));
+  dlc_node *x = tu_in("x", T(F32, 1, 2, 4, 4));
   dlc_attrs a = pool(2, 2, 2, 2, 0, 0, 0, 0);
   dlc_node *n = OP(DLC_OP_MAX_POOL2D, &a, x);
-  expect_type(n, "f32[1,2,2,2]");
+  tu_expect_type(n, "f32[1,2,2,2]");
   expect_ints(n->attr.kernel, 2, "[2,2]");
   a = pool(3, 3, 1, 1, 1, 1, 1, 1);
-  expect_type(OP(DLC_OP_AVG_POOL2D, &a, x), "f32[1,2,4,4]");
+  tu_expect_type(OP(DLC_OP_AVG_POOL2D, &a, x), "f32[1,2,4,4]");
   a.count_include_pad = true;
   n = OP(DLC_OP_AVG_POOL2D, &a, x);
   ck_assert(n->attr.count_include_pad);
   /* asymmetric pads: H' = (5+0+1-2)/2+1 = 3, W' = (5+1+1-3)/2+1 = 3 */
-  dlc_node *y = in("y", T(F64, 2, 3, 5, 5));
+  dlc_node *y = tu_in("y", T(F64, 2, 3, 5, 5));
   a = pool(2, 3, 2, 2, 0, 1, 1, 1);
   n = OP(DLC_OP_AVG_POOL2D, &a, y);
-  expect_type(n, "f64[2,3,3,3]");
+  tu_expect_type(n, "f64[2,3,3,3]");
   expect_ints(n->attr.pad, 4, "[0,1,1,1]");
   /* a stride larger than the kernel skips elements */
   a = pool(1, 1, 3, 2, 0, 0, 0, 0);
-  expect_type(OP(DLC_OP_MAX_POOL2D, &a, y), "f64[2,3,2,3]");
+  tu_expect_type(OP(DLC_OP_MAX_POOL2D, &a, y), "f64[2,3,2,3]");
   /* max_pool2d is numeric: integers are fine */
-  dlc_node *i = in("i", T(I32, 1, 1, 3, 3));
+  dlc_node *i = tu_in("i", T(I32, 1, 1, 3, 3));
   a = pool(3, 3, 1, 1, 0, 0, 0, 0);
-  expect_type(OP(DLC_OP_MAX_POOL2D, &a, i), "i32[1,1,1,1]");
+  tu_expect_type(OP(DLC_OP_MAX_POOL2D, &a, i), "i32[1,1,1,1]");
   /* dilation is not used by pools */
   a.dilation[0] = 0;
   a.dilation[1] = 7;
   n = OP(DLC_OP_MAX_POOL2D, &a, i);
-  expect_type(n, "i32[1,1,1,1]");
+  tu_expect_type(n, "i32[1,1,1,1]");
   ck_assert_int_eq(n->attr.dilation[1], 7);
 }
 END_TEST
 
 START_TEST(pool_errors) {
-  dlc_node *x = in("x", T(F32, 1, 2, 4, 4));
-  dlc_node *x3 = in("x3", T(F32, 2, 4, 4));
-  dlc_node *i = in("i", T(I32, 1, 2, 4, 4));
-  dlc_node *b = in("b", T(BOOL, 1, 2, 4, 4));
+  dlc_node *x = tu_in("x", T(F32, 1, 2, 4, 4));
+  dlc_node *x3 = tu_in("x3", T(F32, 2, 4, 4));
+  dlc_node *i = tu_in("i", T(I32, 1, 2, 4, 4));
+  dlc_node *b = tu_in("b", T(BOOL, 1, 2, 4, 4));
   dlc_attrs a = pool(2, 2, 1, 1, 0, 0, 0, 0);
   ERR(DLC_OP_MAX_POOL2D, &a,
       "max_pool2d: input must have rank 4 (N, C, H, W), got f32[2,4,4]", x3);
@@ -723,25 +698,25 @@ END_TEST
 /* ---- reshape family ---------------------------------------------------- */
 
 START_TEST(flatten_types) {
-  dlc_node *x = in("x", T(I64, 2, 3, 4));
+  dlc_node *x = tu_in("x", T(I64, 2, 3, 4));
   dlc_attrs a = axis(1);
-  expect_type(OP(DLC_OP_FLATTEN, &a, x), "i64[2,12]");
+  tu_expect_type(OP(DLC_OP_FLATTEN, &a, x), "i64[2,12]");
   a = axis(0);
-  expect_type(OP(DLC_OP_FLATTEN, &a, x), "i64[1,24]");
+  tu_expect_type(OP(DLC_OP_FLATTEN, &a, x), "i64[1,24]");
   a = axis(3);
   dlc_node *n = OP(DLC_OP_FLATTEN, &a, x);
-  expect_type(n, "i64[24,1]");
+  tu_expect_type(n, "i64[24,1]");
   ck_assert_int_eq(n->attr.axis, 3);
   a = axis(-1);
   n = OP(DLC_OP_FLATTEN, &a, x);
-  expect_type(n, "i64[6,4]");
+  tu_expect_type(n, "i64[6,4]");
   ck_assert_int_eq(n->attr.axis, 2);
   a = axis(-3);
   n = OP(DLC_OP_FLATTEN, &a, x);
-  expect_type(n, "i64[1,24]");
+  tu_expect_type(n, "i64[1,24]");
   ck_assert_int_eq(n->attr.axis, 0);
-  dlc_node *s = in("s", SCALAR(BOOL));
-  expect_type(OP(DLC_OP_FLATTEN, NULL, s), "bool[1,1]");
+  dlc_node *s = tu_in("s", SCALAR(BOOL));
+  tu_expect_type(OP(DLC_OP_FLATTEN, NULL, s), "bool[1,1]");
   a = axis(4);
   ERR(DLC_OP_FLATTEN, &a, "flatten: axis 4 is out of range for i64[2,3,4] "
       "(rank 3)", x);
@@ -752,32 +727,32 @@ START_TEST(flatten_types) {
 END_TEST
 
 START_TEST(squeeze_types) {
-  dlc_node *x = in("x", T(F32, 1, 3, 1, 2));
+  dlc_node *x = tu_in("x", T(F32, 1, 3, 1, 2));
   dlc_node *n = OP(DLC_OP_SQUEEZE, NULL, x);
-  expect_type(n, "f32[3,2]");
+  tu_expect_type(n, "f32[3,2]");
   EXPECT_AXES(n, "[0,2]");
   int64_t a1[] = {-2};
   dlc_attrs a = axes(a1, 1, false);
   n = OP(DLC_OP_SQUEEZE, &a, x);
-  expect_type(n, "f32[1,3,2]");
+  tu_expect_type(n, "f32[1,3,2]");
   EXPECT_AXES(n, "[2]");
   int64_t a2[] = {2, -4};
   a = axes(a2, 2, false);
   n = OP(DLC_OP_SQUEEZE, &a, x);
-  expect_type(n, "f32[3,2]");
+  tu_expect_type(n, "f32[3,2]");
   EXPECT_AXES(n, "[0,2]");
   /* all ones: a scalar; no ones: unchanged */
-  dlc_node *o = in("o", T(I32, 1, 1));
-  expect_type(OP(DLC_OP_SQUEEZE, NULL, o), "i32[]");
-  dlc_node *m = in("m", T(I32, 2, 3));
+  dlc_node *o = tu_in("o", T(I32, 1, 1));
+  tu_expect_type(OP(DLC_OP_SQUEEZE, NULL, o), "i32[]");
+  dlc_node *m = tu_in("m", T(I32, 2, 3));
   n = OP(DLC_OP_SQUEEZE, NULL, m);
-  expect_type(n, "i32[2,3]");
+  tu_expect_type(n, "i32[2,3]");
   ck_assert_int_eq(n->attr.nints, 0);
 }
 END_TEST
 
 START_TEST(squeeze_errors) {
-  dlc_node *x = in("x", T(F32, 1, 3, 1, 2));
+  dlc_node *x = tu_in("x", T(F32, 1, 3, 1, 2));
   int64_t a1[] = {1};
   dlc_attrs a = axes(a1, 1, false);
   ERR(DLC_OP_SQUEEZE, &a,
@@ -794,42 +769,42 @@ START_TEST(squeeze_errors) {
 END_TEST
 
 START_TEST(unsqueeze_types) {
-  dlc_node *x = in("x", T(F32, 3, 4));
+  dlc_node *x = tu_in("x", T(F32, 3, 4));
   int64_t a1[] = {0};
   dlc_attrs a = axes(a1, 1, false);
-  expect_type(OP(DLC_OP_UNSQUEEZE, &a, x), "f32[1,3,4]");
+  tu_expect_type(OP(DLC_OP_UNSQUEEZE, &a, x), "f32[1,3,4]");
   int64_t a2[] = {-1};
   a = axes(a2, 1, false);
   dlc_node *n = OP(DLC_OP_UNSQUEEZE, &a, x);
-  expect_type(n, "f32[3,4,1]");
+  tu_expect_type(n, "f32[3,4,1]");
   EXPECT_AXES(n, "[2]");
   int64_t a3[] = {3, 0};
   a = axes(a3, 2, false);
   n = OP(DLC_OP_UNSQUEEZE, &a, x);
-  expect_type(n, "f32[1,3,4,1]");
+  tu_expect_type(n, "f32[1,3,4,1]");
   EXPECT_AXES(n, "[0,3]");
   int64_t a4[] = {-1, 1};
   a = axes(a4, 2, false);
   n = OP(DLC_OP_UNSQUEEZE, &a, x);
-  expect_type(n, "f32[3,1,4,1]");
+  tu_expect_type(n, "f32[3,1,4,1]");
   EXPECT_AXES(n, "[1,3]");
   int64_t a5[] = {-3, -2};
   a = axes(a5, 2, false);
   n = OP(DLC_OP_UNSQUEEZE, &a, x);
-  expect_type(n, "f32[3,1,1,4]");
+  tu_expect_type(n, "f32[3,1,1,4]");
   EXPECT_AXES(n, "[1,2]");
-  dlc_node *s = in("s", SCALAR(I64));
+  dlc_node *s = tu_in("s", SCALAR(I64));
   a = axes(a1, 1, false);
-  expect_type(OP(DLC_OP_UNSQUEEZE, &a, s), "i64[1]");
+  tu_expect_type(OP(DLC_OP_UNSQUEEZE, &a, s), "i64[1]");
   /* up to rank 8 */
   int64_t six[] = {0, 1, 2, 3, 4, 5};
   a = axes(six, 6, false);
-  expect_type(OP(DLC_OP_UNSQUEEZE, &a, x), "f32[1,1,1,1,1,1,3,4]");
+  tu_expect_type(OP(DLC_OP_UNSQUEEZE, &a, x), "f32[1,1,1,1,1,1,3,4]");
 }
 END_TEST
 
 START_TEST(unsqueeze_errors) {
-  dlc_node *x = in("x", T(F32, 3, 4));
+  dlc_node *x = tu_in("x", T(F32, 3, 4));
   ERR(DLC_OP_UNSQUEEZE, NULL, "unsqueeze: expects at least one axis", x);
   int64_t a1[] = {3};
   dlc_attrs a = axes(a1, 1, false);
@@ -855,26 +830,26 @@ END_TEST
 /* ---- broadcast_to, concat ------------------------------------------------ */
 
 START_TEST(broadcast_to_types) {
-  dlc_node *x = in("x", T(F32, 3, 1));
+  dlc_node *x = tu_in("x", T(F32, 3, 1));
   int64_t d1[] = {2, 3, 4};
   dlc_attrs a = axes(d1, 3, false);
   dlc_node *n = OP(DLC_OP_BROADCAST_TO, &a, x);
-  expect_type(n, "f32[2,3,4]");
+  tu_expect_type(n, "f32[2,3,4]");
   EXPECT_AXES(n, "[2,3,4]");
-  dlc_node *s = in("s", SCALAR(BOOL));
+  dlc_node *s = tu_in("s", SCALAR(BOOL));
   int64_t d2[] = {5};
   a = axes(d2, 1, false);
-  expect_type(OP(DLC_OP_BROADCAST_TO, &a, s), "bool[5]");
+  tu_expect_type(OP(DLC_OP_BROADCAST_TO, &a, s), "bool[5]");
   a = axes(NULL, 0, false);
-  expect_type(OP(DLC_OP_BROADCAST_TO, &a, s), "bool[]");
+  tu_expect_type(OP(DLC_OP_BROADCAST_TO, &a, s), "bool[]");
   int64_t d3[] = {3, 1};
   a = axes(d3, 2, false);
-  expect_type(OP(DLC_OP_BROADCAST_TO, &a, x), "f32[3,1]");
+  tu_expect_type(OP(DLC_OP_BROADCAST_TO, &a, x), "f32[3,1]");
 }
 END_TEST
 
 START_TEST(broadcast_to_errors) {
-  dlc_node *x = in("x", T(F32, 3, 2));
+  dlc_node *x = tu_in("x", T(F32, 3, 2));
   int64_t d1[] = {2};
   dlc_attrs a = axes(d1, 1, false);
   ERR(DLC_OP_BROADCAST_TO, &a, "broadcast_to: cannot broadcast f32[3,2] to [2]",
@@ -906,30 +881,30 @@ START_TEST(broadcast_to_errors) {
 END_TEST
 
 START_TEST(concat_types) {
-  dlc_node *a = in("a", T(F32, 2, 3));
-  dlc_node *b = in("b", T(F32, 4, 3));
-  dlc_node *c = in("c", T(F32, 1, 3));
+  dlc_node *a = tu_in("a", T(F32, 2, 3));
+  dlc_node *b = tu_in("b", T(F32, 4, 3));
+  dlc_node *c = tu_in("c", T(F32, 1, 3));
   dlc_attrs at0 = axis(0);
   dlc_node *n = OP(DLC_OP_CONCAT, &at0, a, b, c);
-  expect_type(n, "f32[7,3]");
+  tu_expect_type(n, "f32[7,3]");
   ck_assert_int_eq(n->attr.axis, 0);
-  dlc_node *p = in("p", T(I32, 2, 1, 5));
-  dlc_node *q = in("q", T(I32, 2, 4, 5));
+  dlc_node *p = tu_in("p", T(I32, 2, 1, 5));
+  dlc_node *q = tu_in("q", T(I32, 2, 4, 5));
   dlc_attrs am2 = axis(-2);
   n = OP(DLC_OP_CONCAT, &am2, p, q, p);
-  expect_type(n, "i32[2,6,5]");
+  tu_expect_type(n, "i32[2,6,5]");
   ck_assert_int_eq(n->attr.axis, 1);
   dlc_attrs am1 = axis(-1);
-  expect_type(OP(DLC_OP_CONCAT, &am1, a), "f32[2,3]");
+  tu_expect_type(OP(DLC_OP_CONCAT, &am1, a), "f32[2,3]");
 }
 END_TEST
 
 START_TEST(concat_errors) {
-  dlc_node *a = in("a", T(F32, 2, 3));
-  dlc_node *b = in("b", T(F32, 2, 4));
-  dlc_node *d = in("d", T(F64, 2, 3));
-  dlc_node *r = in("r", T(F32, 6));
-  dlc_node *s = in("s", SCALAR(F32));
+  dlc_node *a = tu_in("a", T(F32, 2, 3));
+  dlc_node *b = tu_in("b", T(F32, 2, 4));
+  dlc_node *d = tu_in("d", T(F64, 2, 3));
+  dlc_node *r = tu_in("r", T(F32, 6));
+  dlc_node *s = tu_in("s", SCALAR(F32));
   dlc_attrs a0 = axis(0);
   fails(DLC_OP_CONCAT, &a0, 0, NULL,
         "concat: expects at least 1 operand, got 0");
@@ -945,10 +920,10 @@ START_TEST(concat_errors) {
       "concat: axis 2 is out of range for f32[2,3] (rank 2)", a, a);
   ERR(DLC_OP_CONCAT, &a0, "concat: axis 0 is out of range for f32[] (rank 0)",
       s, s);
-  dlc_node *h = in("h", T(I32, (int64_t)1 << 39, 2));
+  dlc_node *h = tu_in("h", T(I32, (int64_t)1 << 39, 2));
   ERR(DLC_OP_CONCAT, &a0,
       "concat: the result has more than 2^40 elements along axis 0", h, h, h);
-  dlc_node *big = in("big", T(I32, (int64_t)1 << 40));
+  dlc_node *big = tu_in("big", T(I32, (int64_t)1 << 40));
   ERR(DLC_OP_CONCAT, &a0,
       "concat: the result has more than 2^40 elements along axis 0", big, big);
 }
@@ -960,14 +935,14 @@ END_TEST
 static void sliced(dlc_node *x, dlc_attrs a, const char *want,
                    int64_t want_start) {
   dlc_node *n = OP(DLC_OP_SLICE, &a, x);
-  expect_type(n, want);
+  tu_expect_type(n, want);
   ck_assert_int_eq(n->attr.start, want_start);
   ck_assert_int_eq(n->attr.step, a.step);
   ck_assert_int_eq(n->attr.end, a.end); /* as written */
 }
 
 START_TEST(slice_positive_step) {
-  dlc_node *x = in("x", T(F32, 10));
+  dlc_node *x = tu_in("x", T(F32, 10));
   sliced(x, slice(0, 2, 8, 3), "f32[2]", 2);       /* 2, 5 */
   sliced(x, slice(0, 0, INT64_MAX, 1), "f32[10]", 0); /* x[:] */
   sliced(x, slice(0, -100, 100, 1), "f32[10]", 0); /* clamped */
@@ -976,16 +951,16 @@ START_TEST(slice_positive_step) {
   sliced(x, slice(0, 9, 10, 5), "f32[1]", 9);
   sliced(x, slice(0, 0, INT64_MAX, INT64_MAX), "f32[1]", 0);
   sliced(x, slice(0, 0, 10, 4), "f32[3]", 0); /* 0, 4, 8 */
-  dlc_node *m = in("m", T(I32, 2, 10));
+  dlc_node *m = tu_in("m", T(I32, 2, 10));
   dlc_attrs a = slice(-1, 3, 7, 2);
   dlc_node *n = OP(DLC_OP_SLICE, &a, m);
-  expect_type(n, "i32[2,2]");
+  tu_expect_type(n, "i32[2,2]");
   ck_assert_int_eq(n->attr.axis, 1);
 }
 END_TEST
 
 START_TEST(slice_negative_step) {
-  dlc_node *x = in("x", T(F32, 10));
+  dlc_node *x = tu_in("x", T(F32, 10));
   sliced(x, slice(0, INT64_MAX, INT64_MIN, -1), "f32[10]", 9); /* x[::-1] */
   sliced(x, slice(0, -1, -4, -1), "f32[3]", 9);                /* 9, 8, 7 */
   sliced(x, slice(0, 100, INT64_MIN, -2), "f32[5]", 9);        /* 9..1 */
@@ -993,18 +968,18 @@ START_TEST(slice_negative_step) {
   sliced(x, slice(0, 3, -100, -1), "f32[4]", 3);               /* 3..0 */
   sliced(x, slice(0, INT64_MAX, INT64_MIN, INT64_MIN), "f32[1]", 9);
   sliced(x, slice(0, 0, INT64_MIN, -1), "f32[1]", 0);
-  dlc_node *m = in("m", T(I64, 3, 4, 5));
+  dlc_node *m = tu_in("m", T(I64, 3, 4, 5));
   dlc_attrs a = slice(-2, -1, 0, -2);
   dlc_node *n = OP(DLC_OP_SLICE, &a, m);
-  expect_type(n, "i64[3,2,5]"); /* 3, 1 */
+  tu_expect_type(n, "i64[3,2,5]"); /* 3, 1 */
   ck_assert_int_eq(n->attr.axis, 1);
   ck_assert_int_eq(n->attr.start, 3);
 }
 END_TEST
 
 START_TEST(slice_errors) {
-  dlc_node *x = in("x", T(F32, 8));
-  dlc_node *s = in("s", SCALAR(F32));
+  dlc_node *x = tu_in("x", T(F32, 8));
+  dlc_node *s = tu_in("s", SCALAR(F32));
   dlc_attrs a = slice(0, 0, INT64_MAX, 0);
   ERR(DLC_OP_SLICE, &a, "slice: step must not be 0", x);
   a = slice(0, 5, 2, 1);
@@ -1038,36 +1013,36 @@ END_TEST
 /* ---- gather ------------------------------------------------------------ */
 
 START_TEST(gather_types) {
-  dlc_node *x = in("x", T(F32, 5, 6, 7));
-  dlc_node *i2 = in("i2", T(I64, 2, 3));
+  dlc_node *x = tu_in("x", T(F32, 5, 6, 7));
+  dlc_node *i2 = tu_in("i2", T(I64, 2, 3));
   dlc_attrs a = axis(1);
-  expect_type(OP(DLC_OP_GATHER, &a, x, i2), "f32[5,2,3,7]");
+  tu_expect_type(OP(DLC_OP_GATHER, &a, x, i2), "f32[5,2,3,7]");
   a = axis(0);
-  expect_type(OP(DLC_OP_GATHER, &a, x, i2), "f32[2,3,6,7]");
+  tu_expect_type(OP(DLC_OP_GATHER, &a, x, i2), "f32[2,3,6,7]");
   a = axis(-1);
   dlc_node *n = OP(DLC_OP_GATHER, &a, x, i2);
-  expect_type(n, "f32[5,6,2,3]");
+  tu_expect_type(n, "f32[5,6,2,3]");
   ck_assert_int_eq(n->attr.axis, 2);
   /* a scalar index drops the axis; x of any dtype */
-  dlc_node *si = in("si", SCALAR(I32));
-  dlc_node *b = in("b", T(BOOL, 4, 2));
+  dlc_node *si = tu_in("si", SCALAR(I32));
+  dlc_node *b = tu_in("b", T(BOOL, 4, 2));
   a = axis(0);
-  expect_type(OP(DLC_OP_GATHER, &a, b, si), "bool[2]");
-  dlc_node *v = in("v", T(I64, 9));
-  expect_type(OP(DLC_OP_GATHER, &a, v, si), "i64[]");
+  tu_expect_type(OP(DLC_OP_GATHER, &a, b, si), "bool[2]");
+  dlc_node *v = tu_in("v", T(I64, 9));
+  tu_expect_type(OP(DLC_OP_GATHER, &a, v, si), "i64[]");
   /* an embedding lookup */
-  dlc_node *emb = in("emb", T(F32, 1000, 64));
-  dlc_node *tok = in("tok", T(I32, 1, 17));
-  expect_type(OP(DLC_OP_GATHER, &a, emb, tok), "f32[1,17,64]");
+  dlc_node *emb = tu_in("emb", T(F32, 1000, 64));
+  dlc_node *tok = tu_in("tok", T(I32, 1, 17));
+  tu_expect_type(OP(DLC_OP_GATHER, &a, emb, tok), "f32[1,17,64]");
 }
 END_TEST
 
 START_TEST(gather_errors) {
-  dlc_node *x = in("x", T(F32, 5, 6));
-  dlc_node *fi = in("fi", T(F32, 3));
-  dlc_node *bi = in("bi", T(BOOL, 3));
-  dlc_node *ii = in("ii", T(I32, 3));
-  dlc_node *s = in("s", SCALAR(F32));
+  dlc_node *x = tu_in("x", T(F32, 5, 6));
+  dlc_node *fi = tu_in("fi", T(F32, 3));
+  dlc_node *bi = tu_in("bi", T(BOOL, 3));
+  dlc_node *ii = tu_in("ii", T(I32, 3));
+  dlc_node *s = tu_in("s", SCALAR(F32));
   dlc_attrs a = axis(0);
   ERR(DLC_OP_GATHER, &a, "gather: indices must be i32 or i64, got f32[3]", x,
       fi);
@@ -1082,8 +1057,8 @@ START_TEST(gather_errors) {
   a = axis(0);
   ERR(DLC_OP_GATHER, &a, "gather: axis 0 is out of range for f32[] (rank 0)",
       s, ii);
-  dlc_node *x5 = in("x5", T(F32, 1, 2, 1, 2, 1));
-  dlc_node *i5 = in("i5", T(I64, 1, 1, 1, 1, 1));
+  dlc_node *x5 = tu_in("x5", T(F32, 1, 2, 1, 2, 1));
+  dlc_node *i5 = tu_in("i5", T(I64, 1, 1, 1, 1, 1));
   ERR(DLC_OP_GATHER, &a,
       "gather: the result of f32[1,2,1,2,1] indexed by i64[1,1,1,1,1] has rank "
       "9; at most 8 is supported",
@@ -1095,25 +1070,25 @@ END_TEST
 /* ---- sizes ------------------------------------------------------------- */
 
 START_TEST(element_count_limits) {
-  dlc_node *a = in("a", T(F32, 1 << 20, 1));
-  dlc_node *b = in("b", T(F32, 1, 1 << 21));
+  dlc_node *a = tu_in("a", T(F32, 1 << 20, 1));
+  dlc_node *b = tu_in("b", T(F32, 1, 1 << 21));
   ERR(DLC_OP_ADD, NULL,
       "add: result f32[1048576,2097152] has more than 2^40 elements", a, b);
-  dlc_node *c = in("c", T(F32, 1, 1 << 20));
-  expect_type(OP(DLC_OP_MUL, NULL, a, c), "f32[1048576,1048576]");
+  dlc_node *c = tu_in("c", T(F32, 1, 1 << 20));
+  tu_expect_type(OP(DLC_OP_MUL, NULL, a, c), "f32[1048576,1048576]");
   /* dims whose product overflows int64 */
-  dlc_node *h = in("h", T(F32, (int64_t)1 << 40, 1));
-  dlc_node *k = in("k", T(F32, 1, (int64_t)1 << 40));
+  dlc_node *h = tu_in("h", T(F32, (int64_t)1 << 40, 1));
+  dlc_node *k = tu_in("k", T(F32, 1, (int64_t)1 << 40));
   ERR(DLC_OP_SUB, NULL,
       "sub: result f32[1099511627776,1099511627776] has more than 2^40 "
       "elements",
       h, k);
-  dlc_node *big = in("big", T(F32, (int64_t)1 << 33, (int64_t)1 << 33));
+  dlc_node *big = tu_in("big", T(F32, (int64_t)1 << 33, (int64_t)1 << 33));
   ERR(DLC_OP_EXP, NULL,
       "exp: operand f32[8589934592,8589934592] has more than 2^40 elements",
       big);
-  dlc_node *x = in("x", T(F32, 1 << 20, 1, 1, 1));
-  dlc_node *w = in("w", T(F32, (int64_t)1 << 40, 1, 1, 1));
+  dlc_node *x = tu_in("x", T(F32, 1 << 20, 1, 1, 1));
+  dlc_node *w = tu_in("w", T(F32, (int64_t)1 << 40, 1, 1, 1));
   dlc_attrs at = conv1();
   ERR(DLC_OP_CONV2D, &at,
       "conv2d: result f32[1048576,1099511627776,1,1] has more than 2^40 "
@@ -1125,12 +1100,12 @@ END_TEST
 /* ---- the rules are idempotent: the verifier re-runs them --------------- */
 
 START_TEST(normalized_graph_verifies) {
-  dlc_node *x = in("x", T(F32, 2, 4, 9, 9));
+  dlc_node *x = tu_in("x", T(F32, 2, 4, 9, 9));
   float z[4 * 4 * 9] = {0};
   dlc_type wt = T(F32, 4, 1, 3, 3);
-  dlc_node *w = dlc_graph_add_weight(g, "w", &wt, z, dlc_noloc());
+  dlc_node *w = dlc_graph_add_weight(tu_fx.g, "w", &wt, z, dlc_noloc());
   dlc_type pt = T(F32, 4);
-  dlc_node *p = dlc_graph_add_weight(g, "p", &pt, z, dlc_noloc());
+  dlc_node *p = dlc_graph_add_weight(tu_fx.g, "p", &pt, z, dlc_noloc());
   dlc_attrs ca = conv(2, 1, 1, 0, 1, 2, 1, 2, 4);
   dlc_node *c = OP(DLC_OP_CONV2D, &ca, x, w, p);
   dlc_attrs ea = eps(1e-5);
@@ -1156,9 +1131,9 @@ START_TEST(normalized_graph_verifies) {
   dlc_type gt = ct->type;
   gt.rank = 1;
   gt.dims[0] = ct->type.dims[1];
-  dlc_node *gm = in("gm", gt);
+  dlc_node *gm = tu_in("gm", gt);
   dlc_node *ln = OP(DLC_OP_LAYER_NORM, &lna, ct, gm, gm);
-  dlc_node *ix = in("ix", T(I64, 2, 2));
+  dlc_node *ix = tu_in("ix", T(I64, 2, 2));
   dlc_attrs ga = axis(-1);
   dlc_node *ga_ = OP(DLC_OP_GATHER, &ga, ln, ix);
   dlc_node *cmp = OP(DLC_OP_LESS, NULL, ga_, ga_);
@@ -1167,26 +1142,26 @@ START_TEST(normalized_graph_verifies) {
   int64_t bt[] = {3, 8, 2, 2};
   dlc_attrs ba = axes(bt, 4, false);
   dlc_node *bc = OP(DLC_OP_BROADCAST_TO, &ba, cs);
-  expect_type(c, "f32[2,4,5,7]");
-  expect_type(mp, "f32[2,4,3,7]");
-  expect_type(gp, "f32[2,4,1,1]");
-  expect_type(sq, "f32[2,4]");
-  expect_type(us, "f32[2,4,1]");
-  expect_type(su, "f32[1,4,1]");
-  expect_type(mn, "f32[]");
-  expect_type(sc, "f32[2,4,3,4]");
-  expect_type(ft, "f32[8,12]");
-  expect_type(ct, "f32[8,36]");
-  expect_type(ga_, "f32[8,2,2]");
-  expect_type(bc, "i32[3,8,2,2]");
+  tu_expect_type(c, "f32[2,4,5,7]");
+  tu_expect_type(mp, "f32[2,4,3,7]");
+  tu_expect_type(gp, "f32[2,4,1,1]");
+  tu_expect_type(sq, "f32[2,4]");
+  tu_expect_type(us, "f32[2,4,1]");
+  tu_expect_type(su, "f32[1,4,1]");
+  tu_expect_type(mn, "f32[]");
+  tu_expect_type(sc, "f32[2,4,3,4]");
+  tu_expect_type(ft, "f32[8,12]");
+  tu_expect_type(ct, "f32[8,36]");
+  tu_expect_type(ga_, "f32[8,2,2]");
+  tu_expect_type(bc, "i32[3,8,2,2]");
   EXPECT_AXES(su, "[0,2]");
   EXPECT_AXES(mn, "[0,1,2,3]");
   ck_assert_int_eq(sc->attr.start, 6);
-  dlc_graph_add_output(g, "y", bc, dlc_noloc());
-  dlc_graph_add_output(g, "s", su, dlc_noloc());
-  dlc_graph_add_output(g, "m", mn, dlc_noloc());
-  ck_assert_int_eq(dlc_graph_verify(g, sink.d), DLC_OK);
-  ck_assert_str_eq(tu_sink_text(&sink), "");
+  dlc_graph_add_output(tu_fx.g, "y", bc, dlc_noloc());
+  dlc_graph_add_output(tu_fx.g, "s", su, dlc_noloc());
+  dlc_graph_add_output(tu_fx.g, "m", mn, dlc_noloc());
+  ck_assert_int_eq(dlc_graph_verify(tu_fx.g, tu_fx.sink.d), DLC_OK);
+  ck_assert_str_eq(tu_sink_text(&tu_fx.sink), "");
   /* and verification left the normalized attributes as they were */
   EXPECT_AXES(gp, "[2,3]");
   EXPECT_AXES(sq, "[2,3]");
@@ -1199,7 +1174,7 @@ END_TEST
 static Suite *suite(void) {
   Suite *s = suite_create("shape_ops");
   TCase *t = tcase_create("elementwise");
-  tcase_add_checked_fixture(t, setup, teardown);
+  tcase_add_checked_fixture(t, tu_fx_setup, tu_fx_teardown);
   tcase_add_test(t, numeric_ops_take_ints_not_bool);
   tcase_add_test(t, float_ops_reject_ints_and_bool);
   tcase_add_test(t, comparisons_give_bool);
@@ -1209,7 +1184,7 @@ static Suite *suite(void) {
   suite_add_tcase(s, t);
 
   t = tcase_create("reductions");
-  tcase_add_checked_fixture(t, setup, teardown);
+  tcase_add_checked_fixture(t, tu_fx_setup, tu_fx_teardown);
   tcase_add_test(t, reduce_axes_normalized_and_sorted);
   tcase_add_test(t, reduce_without_axes_reduces_all);
   tcase_add_test(t, reduce_errors);
@@ -1218,7 +1193,7 @@ static Suite *suite(void) {
   suite_add_tcase(s, t);
 
   t = tcase_create("norms");
-  tcase_add_checked_fixture(t, setup, teardown);
+  tcase_add_checked_fixture(t, tu_fx_setup, tu_fx_teardown);
   tcase_add_test(t, batch_norm_types);
   tcase_add_test(t, batch_norm_errors);
   tcase_add_test(t, layer_norm_axis_normalized);
@@ -1226,7 +1201,7 @@ static Suite *suite(void) {
   suite_add_tcase(s, t);
 
   t = tcase_create("conv_pool");
-  tcase_add_checked_fixture(t, setup, teardown);
+  tcase_add_checked_fixture(t, tu_fx_setup, tu_fx_teardown);
   tcase_add_test(t, conv2d_types);
   tcase_add_test(t, conv2d_groups_and_depthwise);
   tcase_add_test(t, conv2d_operand_errors);
@@ -1237,7 +1212,7 @@ static Suite *suite(void) {
   suite_add_tcase(s, t);
 
   t = tcase_create("movement");
-  tcase_add_checked_fixture(t, setup, teardown);
+  tcase_add_checked_fixture(t, tu_fx_setup, tu_fx_teardown);
   tcase_add_test(t, flatten_types);
   tcase_add_test(t, squeeze_types);
   tcase_add_test(t, squeeze_errors);
@@ -1255,7 +1230,7 @@ static Suite *suite(void) {
   suite_add_tcase(s, t);
 
   t = tcase_create("limits");
-  tcase_add_checked_fixture(t, setup, teardown);
+  tcase_add_checked_fixture(t, tu_fx_setup, tu_fx_teardown);
   tcase_add_test(t, element_count_limits);
   tcase_add_test(t, normalized_graph_verifies);
   suite_add_tcase(s, t);

@@ -6,12 +6,16 @@
 #include <fcntl.h>
 #include <math.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "ir/eval.h"
+#include "passes/passes.h"
 
 extern char **environ;
 
@@ -156,4 +160,135 @@ void tu_assert_close(const char *what, dlc_dtype dt, const void *got,
     ck_assert_msg(ok, "%s: element %lld: got %.9g, want %.9g", what,
                   (long long)i, g, w);
   }
+}
+
+tu_graph_fx tu_fx;
+
+void tu_fx_setup(void) {
+  tu_sink_open(&tu_fx.sink);
+  tu_fx.g = dlc_graph_new("t");
+}
+
+void tu_fx_teardown(void) {
+  dlc_graph_free(tu_fx.g);
+  tu_fx.g = NULL;
+  tu_sink_close(&tu_fx.sink);
+}
+
+dlc_type tu_ty(dlc_dtype dt, int rank, ...) {
+  dlc_type t = {.dtype = dt, .rank = rank};
+  va_list ap;
+  va_start(ap, rank);
+  for (int i = 0; i < rank; i++)
+    t.dims[i] = va_arg(ap, int);
+  va_end(ap);
+  return t;
+}
+
+dlc_loc tu_at(int line, int col) {
+  return (dlc_loc){dlc_diag_intern(tu_fx.sink.d, "t.dsl"), line, col};
+}
+
+dlc_node *tu_in(const char *name, dlc_type t) {
+  return dlc_graph_add_input(tu_fx.g, name, &t, dlc_noloc());
+}
+
+dlc_node *tu_weight(const char *name, dlc_type t, const void *data) {
+  return dlc_graph_add_weight(tu_fx.g, name, &t, data, dlc_noloc());
+}
+
+dlc_node *tu_cnst(dlc_type t, const void *data) {
+  return dlc_graph_add_const(tu_fx.g, &t, data, dlc_noloc());
+}
+
+void tu_out(const char *name, dlc_node *n) {
+  dlc_graph_add_output(tu_fx.g, name, n, dlc_noloc());
+}
+
+dlc_node *tu_build(dlc_op op, dlc_loc loc, int nin, dlc_node *const *ins,
+                   const dlc_attrs *attrs) {
+  dlc_node *n =
+      dlc_graph_build(tu_fx.g, op, loc, nin, ins, attrs, tu_fx.sink.d);
+  ck_assert_msg(n != NULL, "%s", tu_sink_text(&tu_fx.sink));
+  return n;
+}
+
+dlc_node *tu_opn(dlc_op op, int nin, dlc_node *const *ins,
+                 const dlc_attrs *attrs) {
+  return tu_build(op, dlc_noloc(), nin, ins, attrs);
+}
+
+dlc_node *tu_op1(dlc_op op, dlc_node *a, const dlc_attrs *attrs) {
+  return tu_opn(op, 1, &a, attrs);
+}
+
+dlc_node *tu_op2(dlc_op op, dlc_node *a, dlc_node *b) {
+  dlc_node *ab[2] = {a, b};
+  return tu_opn(op, 2, ab, NULL);
+}
+
+char *tu_graph_text(const dlc_graph *g) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  dlc_graph_print(g, f);
+  fclose(f);
+  return buf;
+}
+
+void tu_expect_passes(const char *pipeline, const char *want) {
+  dlc_pass_options o = {.verify_each = true};
+  ck_assert_int_eq(dlc_run_passes(tu_fx.g, pipeline, &o, tu_fx.sink.d), DLC_OK);
+  ck_assert_str_eq(tu_sink_text(&tu_fx.sink), "");
+  char *got = tu_graph_text(tu_fx.g);
+  ck_assert_str_eq(got, want);
+  free(got);
+}
+
+void tu_expect_type(const dlc_node *n, const char *want) {
+  char buf[DLC_TYPE_STRLEN];
+  ck_assert_str_eq(dlc_type_str(&n->type, buf, sizeof buf), want);
+}
+
+void tu_assert_type(const dlc_type *got, dlc_type want) {
+  char a[DLC_TYPE_STRLEN], b[DLC_TYPE_STRLEN];
+  ck_assert_msg(dlc_type_equal(got, &want), "type %s, want %s",
+                dlc_type_str(got, a, sizeof a),
+                dlc_type_str(&want, b, sizeof b));
+}
+
+void *tu_eval_op(dlc_op op, int nin, const dlc_type *types,
+                 const void *const *data, const dlc_attrs *attrs,
+                 const dlc_type *want, dlc_type *rt, dlc_attrs *attr_out) {
+  tu_sink s;
+  tu_sink_open(&s);
+  dlc_graph *g = dlc_graph_new("t");
+  dlc_node *in[8];
+  ck_assert_int_le(nin, 8);
+  for (int i = 0; i < nin; i++) {
+    char name[16];
+    snprintf(name, sizeof name, "x%d", i);
+    in[i] = dlc_graph_add_input(g, name, &types[i], dlc_noloc());
+  }
+  dlc_node *n = dlc_graph_build(g, op, dlc_noloc(), nin, in, attrs, s.d);
+  ck_assert_msg(n != NULL, "build %s: %s", dlc_ops[op].name, tu_sink_text(&s));
+  if (want)
+    tu_assert_type(&n->type, *want);
+  dlc_graph_add_output(g, "y", n, dlc_noloc());
+  if (rt)
+    *rt = n->type;
+  if (attr_out) {
+    *attr_out = n->attr; /* ints point into the arena: copy them */
+    if (n->attr.nints) {
+      size_t sz = sizeof(int64_t) * (size_t)n->attr.nints;
+      attr_out->ints = malloc(sz);
+      memcpy(attr_out->ints, n->attr.ints, sz);
+    }
+  }
+  void *out = NULL;
+  ck_assert_int_eq(dlc_eval_graph(g, data, &out, s.d), DLC_OK);
+  ck_assert_str_eq(tu_sink_text(&s), "");
+  dlc_graph_free(g);
+  tu_sink_close(&s);
+  return out;
 }

@@ -44,4 +44,57 @@ void tu_fill_random(dlc_dtype dt, void *data, int64_t n, uint64_t seed,
 void tu_assert_close(const char *what, dlc_dtype dt, const void *got,
                      const void *want, int64_t n, double rtol, double atol);
 
+/* ---- building graphs ---------------------------------------------------
+ * The tests of the IR and the passes build a graph node by node in one
+ * fixture: a fresh graph named "t" and a sink for its diagnostics, made by
+ * tu_fx_setup and freed by tu_fx_teardown (a Check checked fixture). The
+ * builders below add to tu_fx.g and report to tu_fx.sink. */
+typedef struct tu_graph_fx {
+  dlc_graph *g;
+  tu_sink sink;
+} tu_graph_fx;
+extern tu_graph_fx tu_fx;
+void tu_fx_setup(void);
+void tu_fx_teardown(void);
+
+/* A type of dtype dt and rank dims, given as int: tu_ty(DLC_F32, 2, 3, 4)
+ * is f32[3,4]. */
+dlc_type tu_ty(dlc_dtype dt, int rank, ...);
+/* A location in t.dsl with no source text registered: only the first line
+ * of a diagnostic prints. */
+dlc_loc tu_at(int line, int col);
+dlc_node *tu_in(const char *name, dlc_type t);
+dlc_node *tu_weight(const char *name, dlc_type t, const void *data);
+dlc_node *tu_cnst(dlc_type t, const void *data);
+void tu_out(const char *name, dlc_node *n);
+/* Builds op(ins...) at loc; fails the test with the diagnostics if the
+ * shape rule rejects it. */
+dlc_node *tu_build(dlc_op op, dlc_loc loc, int nin, dlc_node *const *ins,
+                   const dlc_attrs *attrs);
+/* tu_build without a location. */
+dlc_node *tu_opn(dlc_op op, int nin, dlc_node *const *ins,
+                 const dlc_attrs *attrs);
+dlc_node *tu_op1(dlc_op op, dlc_node *a, const dlc_attrs *attrs);
+dlc_node *tu_op2(dlc_op op, dlc_node *a, dlc_node *b);
+
+/* dlc_graph_print's text, malloc'd. */
+char *tu_graph_text(const dlc_graph *g);
+/* Runs the pass pipeline on tu_fx.g with the verifier on, which must
+ * report nothing, and checks the printed graph is exactly want. */
+void tu_expect_passes(const char *pipeline, const char *want);
+
+/* The node's type prints as want, e.g. "f32[3,17]". */
+void tu_expect_type(const dlc_node *n, const char *want);
+/* *got equals want; the failure names both. */
+void tu_assert_type(const dlc_type *got, dlc_type want);
+
+/* Builds op(x0, x1, ...) as a one-node graph of its own on inputs of the
+ * given types (through the shape rule), evaluates it on data and returns
+ * the malloc'd result. When want is not NULL the result type must equal
+ * *want; *rt (when not NULL) receives the result type, *attr_out (when not
+ * NULL) the normalized attributes, its ints malloc'd. */
+void *tu_eval_op(dlc_op op, int nin, const dlc_type *types,
+                 const void *const *data, const dlc_attrs *attrs,
+                 const dlc_type *want, dlc_type *rt, dlc_attrs *attr_out);
+
 #endif
