@@ -437,29 +437,41 @@ static bool window_out(int64_t size, int64_t lo, int64_t hi, int64_t k,
   return true;
 }
 
+/* Where channel c of NCHW coordinates (n, c, h, w) lives in a tensor of C
+ * channels blocked by b ([N, C/b, H, W, b]; b 1 is NCHW itself). */
+static int64_t blocked_at(int64_t n, int64_t c, int64_t h, int64_t w, int64_t C, int64_t H,
+                          int64_t W, int64_t b) {
+  return (((n * (C / b) + c / b) * H + h) * W + w) * b + c % b;
+}
+
 /* y[n, m, i, j] = b[m] + sum over the group's input channels c and the
  * kernel positions p, q of x[n, c, i*sh - top + p*dh, j*sw - left + q*dw] *
- * w[m, c - g0, p, q], reading 0 outside x. */
+ * w[m, c - g0, p, q], reading 0 outside x. conv2d_nchwc is the same on
+ * blocked channels: x blocked by ib (its dims[4], 1 when rank 4), y by
+ * attr.block. */
 static dlc_status eval_conv2d(const dlc_node *n, const void *const *opnds,
                               void *out) {
   const dlc_type *tx = &n->in[0]->type, *tw = &n->in[1]->type, *to = &n->type;
   const dlc_attrs *at = &n->attr;
   dlc_dtype t = to->dtype;
+  bool blocked = n->op == DLC_OP_CONV2D_NCHWC;
+  int64_t ib = blocked && tx->rank == 5 ? tx->dims[4] : 1, ob = blocked ? at->block : 1;
   if ((n->nin != 2 && n->nin != 3) || !dlc_dtype_is_float(t) ||
-      tx->dtype != t || tw->dtype != t || tx->rank != 4 || tw->rank != 4 ||
-      to->rank != 4)
+      tx->dtype != t || tw->dtype != t || (tx->rank != 4 && !(blocked && tx->rank == 5)) ||
+      tw->rank != 4 || to->rank != (blocked ? 5 : 4) || ib < 1 || ob < 1 ||
+      (blocked && to->dims[4] != ob))
     return DLC_ERROR;
-  int64_t N = tx->dims[0], C = tx->dims[1], H = tx->dims[2], W = tx->dims[3];
+  int64_t N = tx->dims[0], C = tx->dims[1] * ib, H = tx->dims[2], W = tx->dims[3];
   int64_t M = tw->dims[0], KH = tw->dims[2], KW = tw->dims[3];
   int64_t G = at->groups, sh = at->stride[0], sw = at->stride[1];
   int64_t dh = at->dilation[0], dw = at->dilation[1];
   int64_t top = at->pad[0], left = at->pad[1], bottom = at->pad[2],
           right = at->pad[3];
   int64_t OH, OW;
-  if (G < 1 || C % G || M % G || tw->dims[1] != C / G ||
+  if (G < 1 || C % G || M % G || M % ob || tw->dims[1] != C / G ||
       !window_out(H, top, bottom, KH, dh, sh, &OH) ||
       !window_out(W, left, right, KW, dw, sw, &OW) || to->dims[0] != N ||
-      to->dims[1] != M || to->dims[2] != OH || to->dims[3] != OW)
+      to->dims[1] * ob != M || to->dims[2] != OH || to->dims[3] != OW)
     return DLC_ERROR;
   const void *x = opnds[0], *w = opnds[1], *b = n->nin == 3 ? opnds[2] : NULL;
   if (b && (n->in[2]->type.dtype != t || n->in[2]->type.rank != 1 ||
@@ -482,21 +494,42 @@ static dlc_status eval_conv2d(const dlc_node *n, const void *const *opnds,
             int64_t h = i * sh - top + p * dh;
             if (h < 0 || h >= H)
               continue;
-            int64_t xrow = ((in * C + g0 + c) * H + h) * W;
             for (int64_t q = 0; q < KW; q++) {
               double wv = loadf(t, w, ((m * Cg + c) * KH + p) * KW + q);
               for (int64_t j = 0; j < OW; j++) {
                 int64_t v = j * sw - left + q * dw;
                 if (v >= 0 && v < W)
-                  row[j] += loadf(t, x, xrow + v) * wv;
+                  row[j] += loadf(t, x, blocked_at(in, g0 + c, h, v, C, H, W, ib)) * wv;
               }
             }
           }
         for (int64_t j = 0; j < OW; j++)
-          storef(t, out, ((in * M + m) * OH + i) * OW + j, row[j]);
+          storef(t, out, blocked_at(in, m, i, j, M, OH, OW, ob), row[j]);
       }
     }
   free(row);
+  return DLC_OK;
+}
+
+/* to_nchwc and to_nchw: a copy between NCHW and channel blocks, any dtype. */
+static dlc_status eval_layout(const dlc_node *n, const void *x, void *out) {
+  bool to_blocked = n->op == DLC_OP_TO_NCHWC;
+  const dlc_type *tb = to_blocked ? &n->type : &n->in[0]->type;
+  if (tb->rank != 5 || n->in[0]->type.dtype != n->type.dtype ||
+      dlc_type_numel(&n->in[0]->type) != dlc_type_numel(&n->type))
+    return DLC_ERROR;
+  int64_t N = tb->dims[0], b = tb->dims[4], C = tb->dims[1] * b, H = tb->dims[2],
+          W = tb->dims[3];
+  size_t es = dlc_dtype_size(n->type.dtype);
+  for (int64_t in = 0; in < N; in++)
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t h = 0; h < H; h++)
+        for (int64_t w = 0; w < W; w++) {
+          int64_t plain = ((in * C + c) * H + h) * W + w;
+          int64_t blk = blocked_at(in, c, h, w, C, H, W, b);
+          int64_t o = to_blocked ? blk : plain, i = to_blocked ? plain : blk;
+          memcpy((char *)out + (size_t)o * es, (const char *)x + (size_t)i * es, es);
+        }
   return DLC_OK;
 }
 
@@ -944,6 +977,8 @@ dlc_status dlc_eval_node(const dlc_node *n, const void *const *operands,
     return eval_slice(n, operands[0], out);
   case DLC_KIND_GATHER:
     return eval_gather(n, operands[0], operands[1], out);
+  case DLC_KIND_LAYOUT:
+    return eval_layout(n, operands[0], out);
   }
   dlc_unreachable();
 }

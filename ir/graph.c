@@ -78,7 +78,7 @@ char *dlc_type_str(const dlc_type *t, char *buf, size_t n) {
 }
 
 bool dlc_attrs_equal(const dlc_attrs *a, const dlc_attrs *b) {
-  if (a->axis != b->axis || a->nints != b->nints || a->groups != b->groups ||
+  if (a->axis != b->axis || a->nints != b->nints || a->groups != b->groups || a->block != b->block ||
       a->start != b->start || a->step != b->step || a->end != b->end ||
       a->keepdims != b->keepdims || a->count_include_pad != b->count_include_pad ||
       a->approximate != b->approximate || a->has_lo != b->has_lo ||

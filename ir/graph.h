@@ -58,6 +58,7 @@ typedef enum dlc_op_kind {
   DLC_KIND_CONCAT,
   DLC_KIND_SLICE,
   DLC_KIND_GATHER,
+  DLC_KIND_LAYOUT,
 } dlc_op_kind;
 
 enum {
@@ -103,6 +104,7 @@ typedef struct dlc_attrs {
   int64_t dilation[2]; /* conv2d: default 1, 1 */
   int64_t pad[4];      /* conv2d, pools: top, left, bottom, right */
   int64_t groups;      /* conv2d: default 1 */
+  int64_t block;       /* to_nchwc, conv2d_nchwc: channels per block of the result */
   int64_t start, step; /* slice: first index and step (normalized) */
   int64_t end;         /* slice: as written (Python rules); unused after */
   bool keepdims;       /* reductions */

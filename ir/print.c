@@ -95,14 +95,16 @@ static void print_attrs(FILE *out, const dlc_node *n) {
     break;
   case DLC_KIND_CONV:
   case DLC_KIND_POOL:
-    if (n->op != DLC_OP_CONV2D)
+    if (dlc_ops[n->op].kind == DLC_KIND_POOL)
       print_pair(out, "kernel", a->kernel, 2);
     print_pair(out, "stride", a->stride, 2);
     print_pair(out, "pad", a->pad, 4);
-    if (n->op == DLC_OP_CONV2D) {
+    if (n->op == DLC_OP_CONV2D || n->op == DLC_OP_CONV2D_NCHWC) {
       print_pair(out, "dilation", a->dilation, 2);
       fprintf(out, ", groups=%lld", (long long)a->groups);
     }
+    if (n->op == DLC_OP_CONV2D_NCHWC)
+      fprintf(out, ", block=%lld", (long long)a->block);
     if (n->op == DLC_OP_AVG_POOL2D)
       fprintf(out, ", count_include_pad=%d", a->count_include_pad);
     break;
@@ -115,6 +117,10 @@ static void print_attrs(FILE *out, const dlc_node *n) {
       print_double(out, "min", a->lo);
     if (n->op == DLC_OP_CLIP && a->has_hi)
       print_double(out, "max", a->hi);
+    break;
+  case DLC_KIND_LAYOUT:
+    if (n->op == DLC_OP_TO_NCHWC)
+      fprintf(out, ", block=%lld", (long long)a->block);
     break;
   default:
     break;

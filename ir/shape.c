@@ -390,22 +390,34 @@ static dlc_status window(dlc_node *n, const dlc_type *x, const int64_t *k,
   return DLC_OK;
 }
 
+/* conv2d, and conv2d_nchwc, whose input may be blocked ([N, C/b, H, W, b]
+ * holds C channels) and whose result is blocked by attr.block. */
 static dlc_status conv2d(dlc_node *n, dlc_diag *d) {
   char s1[DLC_TYPE_STRLEN], s2[DLC_TYPE_STRLEN], s3[DLC_TYPE_STRLEN];
+  const char *on = opname(n);
+  bool blocked = n->op == DLC_OP_CONV2D_NCHWC;
   if (n->nin != 2 && n->nin != 3) {
-    dlc_error(d, n->loc, "conv2d: expects 2 or 3 operands, got %d", n->nin);
+    dlc_error(d, n->loc, "%s: expects 2 or 3 operands, got %d", on, n->nin);
     return DLC_ERROR;
   }
-  const dlc_type *x = &n->in[0]->type, *w = &n->in[1]->type;
+  const dlc_type *x0 = &n->in[0]->type, *w = &n->in[1]->type;
   dlc_attrs *a = &n->attr;
-  if (x->rank != 4) {
-    dlc_error(d, n->loc, "conv2d: input must have rank 4 (N, C, H, W), got %s",
-              TS(x, s1));
+  if (x0->rank != 4 && !(blocked && x0->rank == 5)) {
+    dlc_error(d, n->loc, "%s: input must have rank 4 (N, C, H, W)%s, got %s", on,
+              blocked ? " or 5 (N, C/b, H, W, b)" : "", TS(x0, s1));
     return DLC_ERROR;
+  }
+  /* the input as NCHW */
+  dlc_type xl = *x0, *x = &xl;
+  int64_t ib = 1;
+  if (x0->rank == 5) {
+    ib = x0->dims[4];
+    xl.rank = 4;
+    xl.dims[1] *= ib;
   }
   if (w->rank != 4) {
-    dlc_error(d, n->loc, "conv2d: weight must have rank 4 (M, C/groups, kH, "
-              "kW), got %s", TS(w, s1));
+    dlc_error(d, n->loc, "%s: weight must have rank 4 (M, C/groups, kH, "
+              "kW), got %s", on, TS(w, s1));
     return DLC_ERROR;
   }
   if (same_dtype(n, x, w, "and", d) != DLC_OK || check_dtype(n, x, d) != DLC_OK)
@@ -415,8 +427,8 @@ static dlc_status conv2d(dlc_node *n, dlc_diag *d) {
     dlc_type want = {.dtype = x->dtype, .rank = 1, .dims = {m}};
     const dlc_type *b = &n->in[2]->type;
     if (!dlc_type_equal(b, &want)) {
-      dlc_error(d, n->loc, "conv2d: bias must be %s (one per output channel "
-                "of %s), got %s", TS(&want, s1), TS(w, s2), TS(b, s3));
+      dlc_error(d, n->loc, "%s: bias must be %s (one per output channel "
+                "of %s), got %s", on, TS(&want, s1), TS(w, s2), TS(b, s3));
       return DLC_ERROR;
     }
   }
@@ -425,31 +437,91 @@ static dlc_status conv2d(dlc_node *n, dlc_diag *d) {
       check_ints(n, "pads", a->pad, 4, 0, d) != DLC_OK)
     return DLC_ERROR;
   if (a->groups < 1) {
-    dlc_error(d, n->loc, "conv2d: groups must be at least 1, got %lld",
+    dlc_error(d, n->loc, "%s: groups must be at least 1, got %lld", on,
               (long long)a->groups);
     return DLC_ERROR;
   }
   if (c % a->groups != 0) {
-    dlc_error(d, n->loc, "conv2d: input channels %lld are not divisible by "
-              "groups %lld: %s", (long long)c, (long long)a->groups, TS(x, s1));
+    dlc_error(d, n->loc, "%s: input channels %lld are not divisible by "
+              "groups %lld: %s", on, (long long)c, (long long)a->groups, TS(x0, s1));
     return DLC_ERROR;
   }
   if (m % a->groups != 0) {
-    dlc_error(d, n->loc, "conv2d: output channels %lld are not divisible by "
-              "groups %lld: weight %s", (long long)m, (long long)a->groups,
+    dlc_error(d, n->loc, "%s: output channels %lld are not divisible by "
+              "groups %lld: weight %s", on, (long long)m, (long long)a->groups,
               TS(w, s1));
     return DLC_ERROR;
   }
   if (w->dims[1] != c / a->groups) {
-    dlc_error(d, n->loc, "conv2d: weight %s has %lld input channels per "
-              "group, but input %s with groups %lld needs %lld", TS(w, s1),
-              (long long)w->dims[1], TS(x, s2), (long long)a->groups,
+    dlc_error(d, n->loc, "%s: weight %s has %lld input channels per "
+              "group, but input %s with groups %lld needs %lld", on, TS(w, s1),
+              (long long)w->dims[1], TS(x0, s2), (long long)a->groups,
               (long long)(c / a->groups));
     return DLC_ERROR;
   }
+  if (blocked) {
+    if (a->block < 1) {
+      dlc_error(d, n->loc, "%s: block must be at least 1, got %lld", on, (long long)a->block);
+      return DLC_ERROR;
+    }
+    if (m % a->block != 0) {
+      dlc_error(d, n->loc, "%s: output channels %lld are not divisible by block %lld", on,
+                (long long)m, (long long)a->block);
+      return DLC_ERROR;
+    }
+    if (a->groups != 1 && !(a->groups == c && a->groups == m && ib == a->block)) {
+      dlc_error(d, n->loc, "%s: groups must be 1, or the channel count with the input's "
+                "block equal to the result's (depthwise); got groups %lld, input %s, "
+                "block %lld", on, (long long)a->groups, TS(x0, s1), (long long)a->block);
+      return DLC_ERROR;
+    }
+  }
   a->kernel[0] = w->dims[2];
   a->kernel[1] = w->dims[3];
-  return window(n, x, a->kernel, a->dilation, m, d);
+  if (window(n, x, a->kernel, a->dilation, m, d) != DLC_OK)
+    return DLC_ERROR;
+  if (blocked) {
+    n->type.rank = 5;
+    n->type.dims[1] = m / a->block;
+    n->type.dims[4] = a->block;
+  }
+  return DLC_OK;
+}
+
+/* to_nchwc: [N, C, H, W] -> [N, C/b, H, W, b]; to_nchw: the inverse. */
+static dlc_status layout(dlc_node *n, dlc_diag *d) {
+  const dlc_type *x = &n->in[0]->type;
+  int64_t b = n->attr.block;
+  char s[DLC_TYPE_STRLEN];
+  n->type = *x;
+  if (n->op == DLC_OP_TO_NCHW) {
+    if (x->rank != 5) {
+      dlc_error(d, n->loc, "to_nchw: input must have rank 5 (N, C/b, H, W, b), got %s",
+                TS(x, s));
+      return DLC_ERROR;
+    }
+    n->type.rank = 4;
+    n->type.dims[1] = x->dims[1] * x->dims[4];
+    n->type.dims[4] = 0;
+    return DLC_OK;
+  }
+  if (x->rank != 4) {
+    dlc_error(d, n->loc, "to_nchwc: input must have rank 4 (N, C, H, W), got %s", TS(x, s));
+    return DLC_ERROR;
+  }
+  if (b < 1) {
+    dlc_error(d, n->loc, "to_nchwc: block must be at least 1, got %lld", (long long)b);
+    return DLC_ERROR;
+  }
+  if (x->dims[1] % b != 0) {
+    dlc_error(d, n->loc, "to_nchwc: channels %lld are not divisible by block %lld: %s",
+              (long long)x->dims[1], (long long)b, TS(x, s));
+    return DLC_ERROR;
+  }
+  n->type.rank = 5;
+  n->type.dims[1] = x->dims[1] / b;
+  n->type.dims[4] = b;
+  return DLC_OK;
 }
 
 /* max_pool2d, avg_pool2d: attr.kernel required; dilation is not used. */
@@ -820,6 +892,7 @@ static dlc_status rule(dlc_graph *g, dlc_node *n, dlc_diag *d) {
   case DLC_KIND_CONCAT: return concat(n, d);
   case DLC_KIND_SLICE: return slice(n, d);
   case DLC_KIND_GATHER: return gather(n, d);
+  case DLC_KIND_LAYOUT: return layout(n, d);
   }
   dlc_unreachable();
 }

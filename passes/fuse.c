@@ -31,7 +31,7 @@ static bool is_gemm(const dlc_node *n) {
 /* Roots: matrix products and convolutions (their tiles or finished rows
  * take the chain), and elementwise operators. */
 static bool can_root(const dlc_node *n) {
-  return is_gemm(n) || n->op == DLC_OP_CONV2D || elementwise(n);
+  return is_gemm(n) || dlc_ops[n->op].kind == DLC_KIND_CONV || elementwise(n);
 }
 
 /* Whether operand t of a node fused into a convolution can be read from a
@@ -48,7 +48,8 @@ static bool can_follow(const dlc_node *root, const dlc_node *cur, const dlc_node
       next->fused_into)
     return false;
   /* products and convolutions accumulate in the chain's buffer */
-  if ((is_gemm(root) || root->op == DLC_OP_CONV2D) && next->type.dtype != root->type.dtype)
+  if ((is_gemm(root) || dlc_ops[root->op].kind == DLC_KIND_CONV) &&
+      next->type.dtype != root->type.dtype)
     return false;
   for (int i = 0; i < next->nin; i++) {
     const dlc_node *o = next->in[i];

@@ -117,4 +117,13 @@ bool dlc_lower_conv_is_gemm(const dlc_node *n);
 dlc_type dlc_lower_conv_col(const dlc_node *n);
 void dlc_lower_pool(lower *L, const dlc_node *n, dlc_kernel *k);
 
+/* ---- channel blocks (lower_conv_nchwc.c) ---- */
+
+/* conv2d_nchwc n reading X (its input, or the padded copy the prologue
+ * makes); k's body becomes the prologue, then the tiles. */
+void dlc_lower_conv_nchwc(lower *L, const dlc_node *n, dlc_kernel *k, dlc_lstmt *prologue,
+                          dlc_lbuf *X);
+/* to_nchwc and to_nchw */
+void dlc_lower_layout(lower *L, const dlc_node *n, dlc_kernel *k);
+
 #endif

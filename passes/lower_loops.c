@@ -885,6 +885,7 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
     case DLC_KIND_CONCAT: lower_concat(&L, n, k); break;
     case DLC_KIND_SLICE: lower_slice(&L, n, k); break;
     case DLC_KIND_GATHER: lower_gather(&L, n, k); break;
+    case DLC_KIND_LAYOUT: dlc_lower_layout(&L, n, k); break;
     case DLC_KIND_SOURCE: dlc_unreachable();
     }
     /* e.g. a weight replaced by its packed copy: not a parameter, and not

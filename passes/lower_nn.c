@@ -154,20 +154,22 @@ static bool has_pad(const dlc_attrs *a) {
 
 dlc_type dlc_lower_conv_scratch(const dlc_node *n) {
   dlc_type t = {0};
-  if (n->op != DLC_OP_CONV2D || !has_pad(&n->attr))
+  if (dlc_ops[n->op].kind != DLC_KIND_CONV || !has_pad(&n->attr))
     return t;
-  t = n->in[0]->type;
+  t = n->in[0]->type; /* dims 2 and 3 are H and W, blocked or not */
   t.dims[2] += n->attr.pad[0] + n->attr.pad[2];
   t.dims[3] += n->attr.pad[1] + n->attr.pad[3];
   return t;
 }
 
-/* P = zeros, then P[nc, top + h, left + w] = X[nc, h, w] */
+/* P = zeros, then P[nc, top + h, left + w] = X[nc, h, w], where an
+ * element is b values when channels are blocked (rank 5, b = dims[4]) */
 static dlc_lstmt *pad_copy(lower *L, dlc_lbuf *X, dlc_lbuf *P, const dlc_attrs *a) {
   dlc_lmodule *m = L->m;
   const dlc_type *tx = &X->type, *tp = &P->type;
-  int64_t NC = tx->dims[0] * tx->dims[1], H = tx->dims[2], W = tx->dims[3];
-  int64_t Hp = tp->dims[2], Wp = tp->dims[3];
+  int64_t b = tx->rank == 5 ? tx->dims[4] : 1;
+  int64_t NC = tx->dims[0] * tx->dims[1], H = tx->dims[2], W = tx->dims[3] * b;
+  int64_t Hp = tp->dims[2], Wp = tp->dims[3] * b;
   dlc_lvar *z = dlc_lvar_new(m, DLC_I64, "i"), *nc = dlc_lvar_new(m, DLC_I64, "i"),
            *h = dlc_lvar_new(m, DLC_I64, "i"), *w = dlc_lvar_new(m, DLC_I64, "i");
   /* per plane, so threads share the zeroing too */
@@ -175,7 +177,7 @@ static dlc_lstmt *pad_copy(lower *L, dlc_lbuf *X, dlc_lbuf *P, const dlc_attrs *
                                 dlc_ls_store(m, P, ADD(MUL(VAR(nc), INT(Hp * Wp)), VAR(z)),
                                              CONST(tp->dtype, 0)));
   dlc_lexpr *dst = ADD(MUL(ADD(MUL(VAR(nc), INT(Hp)), ADD(VAR(h), INT(a->pad[0]))), INT(Wp)),
-                       ADD(VAR(w), INT(a->pad[1])));
+                       ADD(VAR(w), INT(a->pad[1] * b)));
   dlc_lexpr *src = ADD(MUL(ADD(MUL(VAR(nc), INT(H)), VAR(h)), INT(W)), VAR(w));
   dlc_lstmt *copy = dlc_ls_loop(m, w, W, DLC_LOOP_VECTORIZED, dlc_ls_store(m, P, dst, LOAD(X, src)));
   zero->next = dlc_ls_loop(m, h, H, DLC_LOOP_SERIAL, copy);
@@ -357,6 +359,10 @@ void dlc_lower_conv(lower *L, const dlc_node *n, dlc_kernel *k) {
     dlc_kernel_use(k, L->scratch);
     prologue = pad_copy(L, X, L->scratch, a);
     X = L->scratch;
+  }
+  if (n->op == DLC_OP_CONV2D_NCHWC) {
+    dlc_lower_conv_nchwc(L, n, k, prologue, X);
+    return;
   }
   if (dlc_lower_conv_is_gemm(n)) {
     lower_conv_gemm(L, n, k, prologue, X);

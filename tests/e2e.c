@@ -24,7 +24,8 @@ void e2e_open(e2e_prog *p, const char *name, const char *body) {
 }
 
 void e2e_compile(e2e_prog *p, int opt_level) {
-  dlc_compile_options o = {.input = p->dsl, .output = p->so, .opt_level = opt_level};
+  dlc_compile_options o = {
+      .input = p->dsl, .output = p->so, .opt_level = opt_level, .pipeline = p->passes};
   ck_assert_msg(dlc_compile(&o, p->s.d) == DLC_OK, "%s: compile failed:\n%s", p->name,
                 tu_sink_text(&p->s));
   p->g = dlc_frontend_compile(p->dsl, p->text, strlen(p->text), NULL, p->s.d);
@@ -44,7 +45,7 @@ char *e2e_kernel_names(e2e_prog *p, bool packed) {
   tu_sink *s = &p->s;
   dlc_graph *pg = dlc_frontend_compile(p->dsl, p->text, strlen(p->text), NULL, s->d);
   ck_assert_msg(pg != NULL, "%s", tu_sink_text(s));
-  ck_assert_int_eq(dlc_run_passes(pg, NULL, &(dlc_pass_options){.verify_each = true}, s->d),
+  ck_assert_int_eq(dlc_run_passes(pg, p->passes, &(dlc_pass_options){.verify_each = true}, s->d),
                    DLC_OK);
   dlc_lmodule *lm = dlc_lower_to_loops(pg, s->d);
   ck_assert_msg(lm != NULL, "%s", tu_sink_text(s));
@@ -58,7 +59,9 @@ char *e2e_kernel_names(e2e_prog *p, bool packed) {
     for (int q = 0; packed && q < k->nparams; q++) {
       const char *nm = k->params[q]->name;
       size_t n = strlen(nm);
-      if (k->params[q]->kind == DLC_BUF_CONST && n > 7 && strcmp(nm + n - 7, ".packed") == 0)
+      if (k->params[q]->kind == DLC_BUF_CONST &&
+          ((n > 7 && strcmp(nm + n - 7, ".packed") == 0) ||
+           (n > 6 && strcmp(nm + n - 6, ".nchwc") == 0)))
         fprintf(f, "%s%s", np++ ? "," : "[", nm);
     }
     if (np)
@@ -131,6 +134,7 @@ static void **run_threads(const e2e_prog *p, dlcc_model **m, void **ins, int n, 
 void e2e_run_threaded(const e2e_case *c, int opt_level, bool packed) {
   e2e_prog p;
   e2e_open(&p, c->name, c->body);
+  p.passes = c->passes;
   if (c->kernels && opt_level == 2) {
     char *k = e2e_kernel_names(&p, packed);
     ck_assert_msg(strcmp(k, c->kernels) == 0, "%s: kernels\n  got  %s\n  want %s", c->name, k,

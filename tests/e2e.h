@@ -15,7 +15,8 @@ typedef struct e2e_prog {
   const char *name;
   char *dir, *dsl, *so, *text;
   tu_sink s;
-  dlc_graph *g; /* set by e2e_compile */
+  const char *passes; /* the graph pipeline; NULL: the default */
+  dlc_graph *g;       /* set by e2e_compile */
 } e2e_prog;
 
 /* Writes "model m {\n<body>\n}\n" to <tmp>/m.dsl and opens p->s. */
@@ -24,9 +25,9 @@ void e2e_open(e2e_prog *p, const char *name, const char *body);
 void e2e_compile(e2e_prog *p, int opt_level);
 void e2e_close(e2e_prog *p);
 
-/* The kernel names of p after the default pipeline, space-separated
+/* The kernel names of p after its pipeline, space-separated
  * (malloc'd). With packed each is followed by the constants packed at
- * compile time it reads: "k0_matmul[w.packed] k1_matmul". */
+ * compile time it reads: "k0_matmul[w.packed] k1_conv2d_nchwc[w1.nchwc]". */
 char *e2e_kernel_names(e2e_prog *p, bool packed);
 
 /* A calloc'd array of g's inputs, each random in [lo, hi) from a fixed
@@ -46,6 +47,7 @@ typedef struct e2e_case {
   const char *kernels; /* the kernels lowering makes, in order, or NULL */
   double lo, hi;       /* input range */
   double rtol, atol;
+  const char *passes;  /* the graph pipeline; NULL: the default */
 } e2e_case;
 
 /* Compiles c at opt_level; checks its kernels (once, at -O2, listed as

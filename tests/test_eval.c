@@ -596,6 +596,8 @@ static void read_golden(const char *path, golden *c) {
       read_ints(f, path, at->pad, 4);
     } else if (strcmp(w, "groups") == 0) {
       at->groups = read_int(f, path);
+    } else if (strcmp(w, "block") == 0) {
+      at->block = read_int(f, path);
     } else if (strcmp(w, "start") == 0) {
       at->start = read_int(f, path);
     } else if (strcmp(w, "end") == 0) {

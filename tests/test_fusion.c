@@ -655,30 +655,30 @@ static const e2e_case cases[] = {
     {"mm_bias_relu",
      "input x : f32[13,70]\nweight w : f32[70,33] = random(seed=1)\nweight b : f32[33] = random(seed=2)\n"
      "output y = relu(x @ w + b)",
-     "k0_matmul+add+relu", -1, 1, R},
+     "k0_matmul+add+relu", -1, 1, R, NULL},
     {"mm_gelu",
      "input x : f32[25,37]\nweight w : f32[37,49] = random(seed=1)\nweight b : f32[49] = random(seed=2)\n"
      "input w2 : f32[37,17]\n"
      "output y = gelu(x @ w + b)\noutput z = gelu(x @ w2, approximate=\"tanh\")",
-     "k0_matmul+add+gelu k1_matmul+gelu", -1, 1, R},
+     "k0_matmul+add+gelu k1_matmul+gelu", -1, 1, R, NULL},
     {"mm_residual_kblocks",
      /* K = 300 is two blocks of 150: the epilogue runs after the last */
      "input x : f32[11,300]\nweight w : f32[300,65] = random(seed=1, scale=0.2)\ninput r : f32[11,65]\n"
      "weight b : f32[65] = random(seed=2)\noutput y = relu(x @ w + b) + r",
-     "k0_matmul+add+relu+add", -1, 1, R},
+     "k0_matmul+add+relu+add", -1, 1, R, NULL},
     {"mm_silu",
      /* h * sigmoid(h): h has two readers, so the chain ends at h and
       * sigmoid starts one that takes the mul */
      "input x : f32[9,20]\nweight w : f32[20,50] = random(seed=1)\nweight b : f32[50] = random(seed=2)\n"
      "weight w2 : f32[20,50] = random(seed=3)\n"
      "h = x @ w + b\noutput y = h * sigmoid(h)\noutput z = silu(x @ w2)",
-     "k0_matmul+add k1_sigmoid+mul k2_matmul+silu", -3, 3, R},
+     "k0_matmul+add k1_sigmoid+mul k2_matmul+silu", -3, 3, R, NULL},
     {"mm_clip_where",
      "input x : f32[17,8]\ninput w : f32[8,97]\ninput w2 : f32[8,97]\ninput w3 : f32[8,97]\n"
      "input mask : bool[17,97]\nweight two : f32[] = 2\nweight one : f32[] = 1\nweight zero : f32[] = 0\n"
      "output y = clip(x @ w, min=-0.5, max=0.5)\n"
      "output z = where(mask, zero, x @ w2 * two)\noutput q = leaky_relu(x @ w3 - one, alpha=0.1)",
-     "k0_matmul+clip k1_matmul+mul+where k2_matmul+sub+leaky_relu", -1, 1, R},
+     "k0_matmul+clip k1_matmul+mul+where k2_matmul+sub+leaky_relu", -1, 1, R, NULL},
     {"mm_bcast_operands",
      /* the chain's other operand broadcast along rows, along columns; with
       * the matmul's batch dims broadcast; one computed after the matmul
@@ -695,7 +695,7 @@ static const e2e_case cases[] = {
      "output f = (xb @ w2) * exp(both)",
      "k0_matmul+mul k1_matmul+sub k2_matmul+div k3_matmul k4_add+mul+sub k5_matmul+add+tanh "
      "k6_matmul k7_exp k8_mul",
-     -1, 1, R},
+     -1, 1, R, NULL},
     {"mm_folded_batches",
      /* batches sharing one B are rows of one product: its chain reads
       * scalars, rows of N and whole values (after two K blocks of 150);
@@ -706,13 +706,13 @@ static const e2e_case cases[] = {
      "weight b : f32[1,50] = random(seed=2)\ninput rb : f32[3,13,1]\n"
      "output a = relu(xb @ w + colv) * full - s\noutput g = gelu(x1 @ wi + b)\n"
      "output c = xb @ wi * rb",
-     "k0_matmul+add+relu+mul+sub k1_matmul+add+gelu k2_matmul k3_mul", -1, 1, R},
+     "k0_matmul+add+relu+mul+sub k1_matmul+add+gelu k2_matmul k3_mul", -1, 1, R, NULL},
     {"mm_const_lhs",
      /* a constant on the left is packed as A; the chain reads per column */
      "input x : f32[40,19]\nweight w : f32[13,40] = random(seed=1)\ninput c : f32[19]\n"
      "input xb : f32[2,40,19]\nweight tenth : f32[] = 0.1\n"
      "output y = exp(w @ x * tenth) + c\noutput z = relu(w @ xb)",
-     "k0_matmul+mul+exp+add k1_matmul+relu", -1, 1, R},
+     "k0_matmul+mul+exp+add k1_matmul+relu", -1, 1, R, NULL},
     {"mm_i32_f64",
      "input a : i32[9,257]\ninput b : i32[257,49]\ninput c : i32[49]\n"
      "weight wi : i32[257,17] = random(seed=3, scale=20)\nweight seven : i32[] = 7\nweight two : i32[] = 2\n"
@@ -722,7 +722,7 @@ static const e2e_case cases[] = {
      "input x : f64[13,600]\nweight w : f64[600,33] = random(seed=1)\ninput r : f64[13,33]\n"
      "weight tenth : f64[] = 0.1\noutput u = tanh(x @ w * tenth + r)",
      "k0_matmul+add+relu+clip k1_matmul+sub+abs+mul k2_matmul+div k3_matmul+mul+add+tanh", -20, 20,
-     F64},
+     F64, NULL},
     {"mm_chain_spans_other_kernels",
      /* the first chain's root runs first and its last node after the
       * matmul's chain: its value must stay where it is until read */
@@ -730,18 +730,18 @@ static const e2e_case cases[] = {
      "weight one : f32[] = 1\nweight three : f32[] = 3\n"
      "a = exp(x * 0.5)\nu = x @ w\nv = relu(u) - one\nt = sigmoid(v) * three\nb = a * r\n"
      "output y = b + t\noutput z = softmax(b, axis=0)",
-     "k0_mul+exp+mul k1_matmul+relu+sub+sigmoid+mul k2_add k3_softmax", -1, 1, R},
+     "k0_mul+exp+mul k1_matmul+relu+sub+sigmoid+mul k2_add k3_softmax", -1, 1, R, NULL},
     {"mm_reads_its_input",
      /* h, computed before the matmul, is its left operand and the
       * residual added in its epilogue */
      "input x : f32[21,21]\nweight w : f32[21,21] = random(seed=1, scale=0.3)\n"
      "h = exp(x)\noutput y = relu(h @ w - h)",
-     "k0_exp k1_matmul+sub+relu", -1, 1, R},
+     "k0_exp k1_matmul+sub+relu", -1, 1, R, NULL},
     {"mm_literals",
      /* literal constants inside the chains (see fuse_constants_created_later) */
      "input x : f32[10,30]\nweight w : f32[30,20] = random(seed=1)\n"
      "output y = relu(x @ w * 0.5 - 1) + 2\noutput z = exp(x) * 3 - 1",
-     NULL, -1, 1, R},
+     NULL, -1, 1, R, NULL},
     /* ---- convolution epilogues ---- */
     {"conv_bn_relu_residual",
      /* fold_bn, then bias + relu + residual in the tiles; batch 2 */
@@ -752,7 +752,7 @@ static const e2e_case cases[] = {
      "weight w2 : f32[13,13,3,3] = random(seed=6, scale=0.2)\n"
      "y1 = relu(batch_norm(conv2d(x, w1, b1, pad=1), s, bb, mu, v))\n"
      "output y2 = relu(batch_norm(conv2d(y1, w2, pad=1), s, bb, mu, v) + y1)",
-     "k0_conv2d+relu k1_conv2d+add+relu", -1, 1, R},
+     "k0_conv2d+relu k1_conv2d+add+relu", -1, 1, R, NULL},
     {"conv_strided_bn",
      /* 7x7 stride 2 pad 3 into 33 channels, then 3x3 stride 2 into 1;
       * v * v + 0.1 folds to a constant, so batch_norm folds too */
@@ -763,7 +763,7 @@ static const e2e_case cases[] = {
      "weight w1 : f32[1,33,3,3] = random(seed=7, scale=0.1)\nweight b1 : f32[1] = 0.25\n"
      "h = relu(batch_norm(conv2d(x, w, stride=2, pad=3), s, bb, mu, v * v + 0.1))\n"
      "output y = sigmoid(conv2d(h, w1, b1, stride=2))\noutput h",
-     "k0_conv2d+relu k1_conv2d+sigmoid", -1, 1, R},
+     "k0_conv2d+relu k1_conv2d+sigmoid", -1, 1, R, NULL},
     {"conv_operand_shapes",
      /* per channel [C,1,1] and [1,C,1,1], whole [1,C,H,W] over a batch of
       * 2, [H,W], a scalar, [N,1,H,W], [N,C,1,1], [C,H,W]: fused;
@@ -780,7 +780,7 @@ static const e2e_case cases[] = {
      "output d = conv2d(x, wd) * pn1 + pnc\noutput e = chw - conv2d(x, we, stride=1)",
      "k0_conv2d+add+relu+mul k1_conv2d+sub+mul+add k2_conv2d k3_add k4_conv2d+mul+add "
      "k5_conv2d+sub",
-     -1, 1, R},
+     -1, 1, R, NULL},
     {"conv_not_gemm",
      /* groups > 1 and depthwise take the direct path, which applies the
       * fused chain to each finished row; weights given as an input likewise */
@@ -791,7 +791,7 @@ static const e2e_case cases[] = {
      "output a = relu(conv2d(x, wg, groups=2, stride=2, pad=1))\n"
      "output b = relu(batch_norm(conv2d(x, wd, bd, groups=8, pad=1), s, bb, mu, v)) + x\n"
      "output c = relu(conv2d(x, wi))",
-     "k0_conv2d+relu k1_conv2d+relu+add k2_conv2d+relu", -1, 1, R},
+     "k0_conv2d+relu k1_conv2d+relu+add k2_conv2d+relu", -1, 1, R, "fold,cse,fold_bn,dce,fuse"},
     /* ---- elementwise chains: flat (same shapes) and nested (broadcast) ---- */
     {"ew_flat",
      "input a1 : f32[1]\ninput b1 : f32[1]\ninput a15 : f32[15]\ninput b15 : f32[15]\n"
@@ -800,7 +800,7 @@ static const e2e_case cases[] = {
      "output y1 = exp(a1) * b1 + k\noutput y15 = exp(a15) * b15 + k\noutput y16 = exp(a16) * b16 + k\n"
      "output y17 = exp(a17) * b17 + k\noutput y1k = tanh(exp(a1k) * b1k + k) - a1k",
      "k0_exp+mul+add k1_exp+mul+add k2_exp+mul+add k3_exp+mul+add k4_exp+mul+add+tanh+sub",
-     -2, 2, EW},
+     -2, 2, EW, NULL},
     {"ew_nest",
      "input c : f32[4,1]\ninput a1 : f32[1]\ninput a15 : f32[15]\ninput a16 : f32[16]\n"
      "input a17 : f32[17]\ninput a1k : f32[1000]\n"
@@ -809,12 +809,12 @@ static const e2e_case cases[] = {
      "output y1k = sigmoid(a1k * c) - a1k",
      "k0_mul+sigmoid+sub k1_mul+sigmoid+sub k2_mul+sigmoid+sub k3_mul+sigmoid+sub "
      "k4_mul+sigmoid+sub",
-     -2, 2, EW},
+     -2, 2, EW, NULL},
     {"ew_parallel",
      /* big enough for parallel_for: 64 x 1000 elements */
      "input a : f32[64,1000]\ninput r : f32[64,1]\ninput col : f32[1000]\ninput f : f32[64,1000]\n"
      "output y = relu(a * r + col) * f\noutput z = where(less(a, f), exp(a) - f, f * 2)",
-     "k0_mul+add+relu+mul k1_less k2_exp+sub k3_mul+where", -2, 2, EW},
+     "k0_mul+add+relu+mul k1_less k2_exp+sub k3_mul+where", -2, 2, EW, NULL},
     {"ew_int_and_casts",
      /* a cast changes the dtype: the chain ends before it and the cast
       * starts another */
@@ -824,7 +824,7 @@ static const e2e_case cases[] = {
      "output u = sqrt(exp(x) + one64) - log(exp(x * 2) + one64) * half64",
      "k0_mul+sub+abs k1_maximum+add k2_sub+relu k3_cast+mul k4_exp+add+sqrt "
      "k5_mul+exp+add+log+mul+sub",
-     -5, 5, F64},
+     -5, 5, F64, NULL},
     {"ew_bool_and_scalars",
      /* a comparison's bool value starts a chain of bool operators; chains
       * over scalars (rank 0) and over i64 */
@@ -832,7 +832,7 @@ static const e2e_case cases[] = {
      "input s : f32[]\ninput t : f32[]\ninput k : i64[5,33]\ninput j : i64[33]\n"
      "output y = equal(where(less(a, b), p, q), q)\noutput z = exp(s) * t - s\n"
      "output u = maximum(k * j, j) - k",
-     "k0_less+where+equal k1_exp+mul+sub k2_mul+maximum+sub", -3, 3, EW},
+     "k0_less+where+equal k1_exp+mul+sub k2_mul+maximum+sub", -3, 3, EW, NULL},
 };
 #define NCASES ((int)(sizeof cases / sizeof *cases))
 

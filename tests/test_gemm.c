@@ -24,6 +24,8 @@
 #include "tests/e2e.h"
 
 #define RM 1e-4, 3e-4 /* f32 sums of up to 1031 products, FMA contraction */
+/* the pipeline without the layout pass: convolutions as matrix products */
+#define NO_LAYOUT "fold,cse,fold_bn,dce,fuse"
 #define F64 1e-12, 1e-11
 #define EXACT 0, 0
 
@@ -49,7 +51,7 @@ static const e2e_case cases[] = {
      "output y4_25x65x600 = x4 @ w4\n"
      "output y5_1x17x257 = x5 @ w5\n",
      "k0_matmul k1_matmul k2_matmul k3_matmul k4_matmul k5_matmul",
-     -1, 1, RM},
+     -1, 1, RM, NULL},
     {"mm_direct_b",
      "input x0 : f32[8,512]\n"
      "input w0 : f32[512,48]\n"
@@ -79,7 +81,7 @@ static const e2e_case cases[] = {
      "output y7_3x32x1031 = x7 @ w7\n"
      "output y8_16x48x256 = x8 @ w8\n",
      "k0_matmul k1_matmul k2_matmul k3_matmul k4_matmul k5_matmul k6_matmul k7_matmul k8_matmul",
-     -1, 1, RM},
+     -1, 1, RM, NULL},
     /* the weights are constants, packed into column panels */
     {"mm_packed_a",
      "input x0 : f32[1,1]\n"
@@ -102,7 +104,7 @@ static const e2e_case cases[] = {
      "output y5_1x17x257 = x5 @ w5\n",
      "k0_matmul[w0.packed] k1_matmul[w1.packed] k2_matmul[w2.packed] k3_matmul[w3.packed] "
      "k4_matmul[w4.packed] k5_matmul[w5.packed]",
-     -1, 1, RM},
+     -1, 1, RM, NULL},
     {"mm_packed_b",
      "input x0 : f32[8,512]\n"
      "weight w0 : f32[512,48] = random(seed=1)\n"
@@ -134,7 +136,7 @@ static const e2e_case cases[] = {
      "k0_matmul[w0.packed] k1_matmul[w1.packed] k2_matmul[w2.packed] k3_matmul[w3.packed] "
      "k4_matmul[w4.packed] k5_matmul[w5.packed] k6_matmul[w6.packed] k7_matmul[w7.packed] "
      "k8_matmul[w8.packed]",
-     -1, 1, RM},
+     -1, 1, RM, NULL},
     /* a constant on the left, packed into row panels */
     {"mm_packed_lhs",
      "weight a0 : f32[13,255] = random(seed=10)\n"
@@ -154,7 +156,7 @@ static const e2e_case cases[] = {
      "output y4_17x15x7 = a4 @ b4\n",
      "k0_matmul[a0.packed] k1_matmul[a1.packed] k2_matmul[a2.packed] k3_matmul[a3.packed] "
      "k4_matmul[a4.packed]",
-     -1, 1, RM},
+     -1, 1, RM, NULL},
     /* batch dims, broadcast on either side; a constant [K,N] (or [1,K,N])
      * is packed once for every batch, a constant [3,K,N] is not packed */
     {"mm_batched",
@@ -182,7 +184,7 @@ static const e2e_case cases[] = {
      "output a9 = a1k @ xb5\n",
      "k0_matmul k1_matmul[wk.packed] k2_matmul k3_matmul k4_matmul[wa.packed] k5_matmul k6_matmul "
      "k7_matmul[w1k.packed] k8_matmul[a1k.packed]",
-     -1, 1, RM},
+     -1, 1, RM, NULL},
     {"mm_i32",
      "input xa : i32[13,523]\n"
      "input wa : i32[523,49]\n"
@@ -200,7 +202,7 @@ static const e2e_case cases[] = {
      "output d = xd @ wd\n"
      "output e = xe @ we\n",
      "k0_matmul k1_matmul[wb.packed] k2_matmul[wc.packed] k3_matmul k4_matmul[we.packed]",
-     -20, 20, EXACT},
+     -20, 20, EXACT, NULL},
     {"mm_f64",
      "input xa : f64[11,300]\n"
      "input wa : f64[300,97]\n"
@@ -215,7 +217,7 @@ static const e2e_case cases[] = {
      "output c = xc @ wc\n"
      "output d = xd @ wd\n",
      "k0_matmul k1_matmul[wb.packed] k2_matmul[wc.packed] k3_matmul",
-     -1, 1, F64},
+     -1, 1, F64, NULL},
     /* one input as both operands; a product of products through the workspace */
     {"mm_misc",
      "input s : f32[33,33]\n"
@@ -227,7 +229,7 @@ static const e2e_case cases[] = {
      "output y = h @ w2\n"
      "output t = transpose(h) @ x\n",
      "k0_matmul k1_matmul[w1.packed] k2_matmul[w2.packed] k3_transpose k4_matmul",
-     -1, 1, RM},
+     -1, 1, RM, NULL},
     /* 1x1 stride 1 reads x itself; stride 2 and padding go through
      * im2col; a 3x3 over a 3x3 input has one position */
     {"conv_1x1",
@@ -247,7 +249,7 @@ static const e2e_case cases[] = {
      "output f = conv2d(xs, wg)\n",
      "k0_conv2d[w13.packed] k1_conv2d[w33.packed] k2_conv2d[w1.packed] k3_conv2d[ws.packed] "
      "k4_conv2d[wp.packed] k5_conv2d[wg.packed]",
-     -1, 1, RM},
+     -1, 1, RM, NO_LAYOUT},
     {"conv_3x3",
      "input x : f32[1,3,9,11]\n"
      "weight w : f32[33,3,3,3] = random(seed=1)\n"
@@ -260,7 +262,7 @@ static const e2e_case cases[] = {
      "output c = conv2d(x, w3, pad=2, dilation=2)\n"
      "output d = conv2d(x, w4, b4, stride=[2,1], pad=[0,1,2,1], dilation=[1,2])\n",
      "k0_conv2d[w.packed] k1_conv2d[w2.packed] k2_conv2d[w3.packed] k3_conv2d[w4.packed]",
-     -1, 1, RM},
+     -1, 1, RM, NO_LAYOUT},
     {"conv_7x7",
      "input x : f32[2,3,23,21]\n"
      "weight w : f32[13,3,7,7] = random(seed=1, scale=0.3)\n"
@@ -269,7 +271,7 @@ static const e2e_case cases[] = {
      "output a = conv2d(x, w, b, stride=2, pad=3)\n"
      "output c = conv2d(x, w1, stride=2, pad=3)\n",
      "k0_conv2d[w.packed] k1_conv2d[w1.packed]",
-     -1, 1, RM},
+     -1, 1, RM, NO_LAYOUT},
     /* im2col in chunks of output rows (Kc * rows * OW floats within 512 KiB):
      * Kc = 576, OW = 30 gives 7 rows a chunk; OH = 30 ends with 2 rows,
      * too few alone, so the last chunk has 9; OH = 32 ends with 4 of its own.
@@ -281,7 +283,7 @@ static const e2e_case cases[] = {
      "weight b : f32[16] = random(seed=2)\n"
      "output a = relu(conv2d(x, w, b, pad=1))\n"
      "output c = conv2d(y, w, pad=1) + slice(y, axis=1, start=0, end=16)\n",
-     NULL, -1, 1, RM},
+     NULL, -1, 1, RM, NO_LAYOUT},
     /* K = 37*1*7 = 259: one block of 256 and 3; K = 64*3*3 = 576: three of 192 */
     {"conv_big_k",
      "input x : f32[1,37,6,11]\n"
@@ -292,7 +294,7 @@ static const e2e_case cases[] = {
      "output a = conv2d(x, w, pad=[0,3])\n"
      "output b = conv2d(x2, w2, b2, pad=1)\n",
      "k0_conv2d[w.packed] k1_conv2d[w2.packed]",
-     -1, 1, RM},
+     -1, 1, RM, NO_LAYOUT},
     /* 1024 positions per image: many column tiles, shared among threads */
     {"conv_big_p",
      "input x : f32[2,16,32,32]\n"
@@ -301,7 +303,7 @@ static const e2e_case cases[] = {
      "output a = conv2d(x, w, pad=1)\n"
      "output b = conv2d(x, w1)\n",
      "k0_conv2d[w.packed] k1_conv2d[w1.packed]",
-     -1, 1, RM},
+     -1, 1, RM, NO_LAYOUT},
     /* groups > 1, depthwise, weights as an input and f64 keep the direct loops */
     {"conv_direct",
      "input x : f32[2,8,11,10]\n"
@@ -316,14 +318,74 @@ static const e2e_case cases[] = {
      "output c = conv2d(x, wi, pad=[1,0])\n"
      "output d = conv2d(x64, w64, pad=1)\n",
      "k0_conv2d k1_conv2d k2_conv2d k3_conv2d",
-     -1, 1, RM},
+     -1, 1, RM, NO_LAYOUT},
+    /* ---- channel blocks (the layout pass, conv2d_nchwc) ---- */
+    /* a residual block: blocks of 16 from end to end, the relu and the add
+     * fused into the second convolution, which reads the first's blocks */
+    {"nchwc_residual",
+     "input x : f32[1,16,9,11]\n"
+     "weight w1 : f32[32,16,3,3] = random(seed=1, scale=0.2)\n"
+     "weight b1 : f32[32] = random(seed=2)\n"
+     "weight w2 : f32[32,32,3,3] = random(seed=3, scale=0.1)\n"
+     "weight wd : f32[32,16,1,1] = random(seed=4, scale=0.3)\n"
+     "h = relu(conv2d(x, w1, b1, pad=1))\n"
+     "d = conv2d(x, wd, stride=2)\n"
+     "output y = relu(conv2d(h, w2, stride=2, pad=1) + d)\n",
+     "k0_to_nchwc k1_conv2d_nchwc+relu[w1.nchwc] k2_conv2d_nchwc[wd.nchwc] "
+     "k3_conv2d_nchwc+add+relu[w2.nchwc] k4_to_nchw",
+     -1, 1, RM, NULL},
+    /* 3 input channels read as NCHW; blocks of 8 (24 and 40 channels);
+     * a depthwise convolution with clip; batch 2 */
+    {"nchwc_mobile",
+     "input x : f32[2,3,15,13]\n"
+     "weight w1 : f32[24,3,7,7] = random(seed=1, scale=0.2)\n"
+     "weight wd : f32[24,1,3,3] = random(seed=2)\n"
+     "weight bd : f32[24] = random(seed=3)\n"
+     "weight wp : f32[40,24,1,1] = random(seed=4, scale=0.3)\n"
+     "a = clip(conv2d(x, w1, stride=2, pad=3), min=0, max=6)\n"
+     "b = clip(conv2d(a, wd, bd, groups=24, pad=1), min=0, max=6)\n"
+     "output y = conv2d(b, wp)\n",
+     "k0_conv2d_nchwc+clip[w1.nchwc] k1_conv2d_nchwc+clip[wd.nchwc] "
+     "k2_conv2d_nchwc[wp.nchwc] k3_to_nchw",
+     -1, 1, RM, NULL},
+    /* 128 input channels in K blocks (partial sums wait in y), a
+     * remainder tile of output blocks (48 = 3 blocks) and of pixels (13
+     * wide), an operand broadcast over channels and scalars in the chain */
+    {"nchwc_kblocks",
+     "input x : f32[1,128,7,13]\n"
+     "input r : f32[1,48,7,13]\n"
+     "weight w : f32[48,128,3,3] = random(seed=1, scale=0.05)\n"
+     "weight s : f32[1,1,7,13] = random(seed=2)\n"
+     "output y = (conv2d(x, w, pad=1) * 0.5 + s) * r\n",
+     NULL, -1, 1, RM, NULL},
+    /* depthwise 5x5 with stride, dilation and uneven padding; 64 channels
+     * in blocks of 16 */
+    {"nchwc_depthwise",
+     "input x : f32[1,64,12,17]\n"
+     "weight w : f32[64,1,5,5] = random(seed=1)\n"
+     "output y = conv2d(x, w, stride=[2,1], pad=[1,2,3,0], dilation=[1,2], groups=64)\n",
+     "k0_to_nchwc k1_conv2d_nchwc[w.nchwc] k2_to_nchw",
+     -1, 1, RM, NULL},
+    /* the operators as written: blocks of 8 in, 16 out, f64, and the
+     * layout changes alone (any dtype) */
+    {"nchwc_written",
+     "input x : f32[1,16,6,5]\n"
+     "input x64 : f64[2,8,5,5]\n"
+     "input xi : i32[1,8,2,3]\n"
+     "weight w : f32[32,16,3,3] = random(seed=1, scale=0.2)\n"
+     "weight w64 : f64[16,8,3,3] = random(seed=2)\n"
+     "output a = to_nchw(conv2d_nchwc(to_nchwc(x, block=8), w, pad=1, block=16))\n"
+     "output b = conv2d_nchwc(x64, w64, stride=2, block=8)\n"
+     "output c = to_nchw(to_nchwc(xi, block=4) + 1)\n"
+     "output d = to_nchwc(x, block=16)\n",
+     NULL, -1, 1, RM, NULL},
     /* a constant that is both a packed operand and an operand of the
      * fused chain must stay a kernel parameter too */
     {"packed_and_read_in_chain",
      "input x : f32[5,5]\nweight w : f32[5,5] = random(seed=1)\ninput xc : f32[2,1,4,4]\n"
      "weight wc : f32[1,1,1,1] = 3\n"
      "output y = x @ w + w\noutput z = w @ x * w\noutput c = conv2d(xc, wc) * wc\n",
-     NULL, -1, 1, RM},
+     NULL, -1, 1, RM, NULL},
 };
 #define NCASES ((int)(sizeof cases / sizeof *cases))
 

@@ -281,6 +281,16 @@ START_TEST(print_after_all) {
                          "  %4 = mul(%3, %3) : f32[2]\n"
                          "  output y = %4\n"
                          "}\n"
+                         "// -- graph after layout --\n"
+                         "model t {\n"
+                         "  input x : f32[2]\n"
+                         "  %0 = const 1 : f32[]\n"
+                         "  %1 = const 2 : f32[]\n"
+                         "  %2 = add(x, %1) : f32[2]\n"
+                         "  %3 = relu(%2) : f32[2]\n"
+                         "  %4 = mul(%3, %3) : f32[2]\n"
+                         "  output y = %4\n"
+                         "}\n"
                          "// -- graph after dce --\n"
                          "model t {\n"
                          "  input x : f32[2]\n"
@@ -385,7 +395,7 @@ START_TEST(unknown_pass_in_pipeline) {
                    DLC_ERROR);
   ck_assert_str_eq(tu_sink_text(&tu_fx.sink),
                    "error: unknown pass 'sce' in the pipeline (known passes: "
-                   "fold, cse, dce, fold_bn, fuse)\n");
+                   "fold, cse, dce, fold_bn, layout, fuse)\n");
   /* nothing ran: the constant add is still there */
   ck_assert_int_eq(tu_fx.g->nnodes, 8);
 }
@@ -398,7 +408,7 @@ START_TEST(unknown_print_after_pass) {
                    DLC_ERROR);
   ck_assert_str_eq(tu_sink_text(&tu_fx.sink),
                    "error: unknown pass 'fusion' for --print-after (known "
-                   "passes: fold, cse, dce, fold_bn, fuse)\n");
+                   "passes: fold, cse, dce, fold_bn, layout, fuse)\n");
 }
 END_TEST
 
@@ -435,6 +445,7 @@ START_TEST(pass_table) {
                    "  cse      common subexpression elimination: merge equal nodes\n"
                    "  dce      dead code elimination: drop nodes no output needs\n"
                    "  fold_bn  fold batch_norm into the convolution before it\n"
+                   "  layout   blocked channels (NCHWc) for convolutions; layout changes cancelled\n"
                    "  fuse     fuse elementwise chains into their producer's kernel\n");
   free(buf);
 }

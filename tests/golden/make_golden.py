@@ -14,6 +14,7 @@ File format (whitespace separated, '#' starts a comment line):
                          reductions, squeeze, unsqueeze: axes (K may be 0);
                          broadcast_to: dims
       kernel H W | stride H W | dilation H W | pad T L B R | groups G
+      block B            to_nchwc, conv2d_nchwc: channels per block
       start S | end E | step S                  slice (Python rules)
       keepdims 0|1 | count_include_pad 0|1 | approximate 0|1
       lo V | hi V        clip: a bound given (a float)
@@ -77,7 +78,8 @@ written = []
 # agree to the bit (a tolerance would hide, say, a double rounding in cast).
 EXACT = {"relu", "neg", "abs", "maximum", "minimum", "leaky_relu", "clip", "cast",
          "where", "max", "min", "max_pool2d", "reshape", "flatten", "squeeze",
-         "unsqueeze", "transpose", "broadcast_to", "concat", "slice", "gather"}
+         "unsqueeze", "transpose", "broadcast_to", "concat", "slice", "gather",
+         "to_nchwc", "to_nchw"}
 
 
 def write(name, op, ins, out, axis=None, ints=None, **attrs):
@@ -769,6 +771,49 @@ for dtype, xs, it, ishape, axis in GATHER_CASES:
     tag = f"m{-axis}" if axis < 0 else str(axis)
     write(f"gather_{dtype}_{shape_name(xs, ishape)}_{it}_axis{tag}", "gather",
           [(dtype, x), (it, idx)], (dtype, out.astype(DT[dtype])), axis=axis)
+
+# ---- channel blocks ------------------------------------------------------
+
+
+def blocked(x, b):
+    """[N, C, H, W] -> [N, C/b, H, W, b]"""
+    n, c, h, w = x.shape
+    return np.ascontiguousarray(x.reshape(n, c // b, b, h, w).transpose(0, 1, 3, 4, 2))
+
+
+def unblocked(x):
+    """[N, C/b, H, W, b] -> [N, C, H, W]"""
+    n, cb, h, w, b = x.shape
+    return np.ascontiguousarray(x.transpose(0, 1, 4, 2, 3).reshape(n, cb * b, h, w))
+
+
+NCHWC_CASES = [  # name, dtype, NCHW x shape, its block (0: NCHW), w shape, bias,
+                 # stride, pad, dilation, groups, result block
+    ("1x8x5x6_b4_b8", "f32", (1, 8, 5, 6), 4, (16, 8, 3, 3), True, (1, 1), (1, 1, 1, 1),
+     (1, 1), 1, 8),
+    ("2x3x7x7_nchw_b4", "f32", (2, 3, 7, 7), 0, (8, 3, 3, 3), False, (2, 2), (1, 0, 2, 1),
+     (1, 1), 1, 4),
+    ("1x8x6x6_dw_b4", "f32", (1, 8, 6, 6), 4, (8, 1, 3, 3), True, (1, 2), (1, 1, 1, 1),
+     (2, 1), 8, 4),
+    ("1x4x5x5_b2_b3", "f64", (1, 4, 5, 5), 2, (6, 4, 2, 2), True, (1, 1), (0, 0, 0, 0),
+     (1, 1), 1, 3),
+]
+for name, dtype, xs, ib, ws, has_b, stride, pad, dil, groups, ob in NCHWC_CASES:
+    x, w = rand(dtype, xs, -2, 2), rand(dtype, ws, -1, 1)
+    b = rand(dtype, (ws[0],), -1, 1) if has_b else None
+    out = blocked(conv2d_ref(x, w, b, stride, pad, dil, groups), ob)
+    ins = [(dtype, blocked(x, ib) if ib else x), (dtype, w)] + ([(dtype, b)] if has_b else [])
+    write(f"conv2d_nchwc_{dtype}_{name}", "conv2d_nchwc", ins, (dtype, to_dtype(dtype, out)),
+          stride=stride, pad=pad, dilation=dil, groups=groups, block=ob)
+
+for dtype, xs, b in [("f32", (1, 8, 3, 5), 4), ("i32", (2, 6, 2, 3), 3),
+                     ("bool", (1, 4, 1, 2), 2), ("f64", (1, 5, 2, 2), 1)]:
+    x = rand(dtype, xs)
+    write(f"to_nchwc_{dtype}_{shape_name(xs)}_b{b}", "to_nchwc", [(dtype, x)],
+          (dtype, blocked(x, b)), block=b)
+for dtype, xs in [("f64", (1, 2, 3, 2, 4)), ("i64", (2, 3, 1, 2, 2)), ("f32", (1, 1, 1, 1, 16))]:
+    x = rand(dtype, xs)
+    write(f"to_nchw_{dtype}_{shape_name(xs)}", "to_nchw", [(dtype, x)], (dtype, unblocked(x)))
 
 # stale cases from earlier runs go
 for f in os.listdir(HERE):

@@ -1,0 +1,375 @@
+/* Convolution on channel blocks (conv2d_nchwc) and the layout changes
+ * around it (to_nchwc, to_nchw).
+ *
+ * With one group, the register tile is rw output pixels of one output row
+ * by nb output channel blocks: for each input channel, kernel position and
+ * pixel, one value of x is broadcast and multiplied by the tile's weights,
+ * nb*ob consecutive values packed at compile time, so the tile is the
+ * matrix-product micro-kernel (lower_gemm.c) read straight from the
+ * blocked input, without im2col:
+ *
+ *   for icb, p, q, ic:  for r (unrolled): for c (vectorized, nb*ob):
+ *     acc[r][c] += x[n, icb, oh*sh + p*dh, (ow0 + r)*sw + q*dw, ic] * wp[..., c]
+ *
+ * The input channels go in blocks whose weights stay in L2 (partial sums
+ * wait in y between blocks); bias and the fused chain are applied once, after
+ * the last. A depthwise convolution multiplies whole vectors of x (one
+ * block of channels) by vectors of weights. Padding is a copy into a zeroed
+ * scratch buffer first, as for conv2d. */
+#include <string.h>
+
+#include "lower_internal.h"
+
+#define ACC_VECTORS 24            /* accumulator registers of a tile */
+#define TILE_LANES 64             /* most channels in a tile: 4 vectors */
+#define WBLOCK_BYTES (192 * 1024) /* weights of one K block of one tile */
+
+typedef struct conv {
+  lower *L;
+  const dlc_node *n;
+  dlc_lbuf *X, *Y, *Wp, *bias, *acc;
+  int64_t CB, ib, Hp, Wpd;   /* the (padded) input: blocks, block, rows, cols */
+  int64_t MB, ob, OH, OW;    /* the result */
+  int64_t KH, KW, sh, sw, dh, dw;
+  int64_t nb, rw;            /* the tile: output blocks by pixels */
+  int64_t kb;                /* input blocks per K block */
+  int64_t vec;               /* lanes of one vector register */
+  dlc_lexpr *vn;             /* the image */
+} conv;
+
+/* ---- the tile shape ---- */
+
+/* Cycles per step of k for a tile of a vectors by b pixels: FMAs and loads
+ * both issue two per cycle, and the a*b accumulator chains must cover the
+ * FMA latency (4 cycles). */
+static double tile_cycles(int64_t a, int64_t b) {
+  double f = (double)(a * b) / 2, l = (double)(a + b) / 2;
+  double c = f > l ? f : l;
+  return (c > 4 ? c : 4) + 0.5; /* plus the loop's own step */
+}
+
+static int64_t vectors(const conv *c, int64_t blocks) {
+  return (blocks * c->ob + c->vec - 1) / c->vec;
+}
+
+/* All tiles of one output row, per step of k, for tiles nb x rw. */
+static double row_cycles(const conv *c, int64_t nb, int64_t rw) {
+  int64_t wf = c->OW / rw, wr = c->OW % rw;
+  double cost = 0;
+  for (int part = 0; part < 2; part++) {
+    int64_t cnt = part ? (c->MB % nb ? 1 : 0) : c->MB / nb, blocks = part ? c->MB % nb : nb;
+    if (!cnt)
+      continue;
+    int64_t v = vectors(c, blocks);
+    cost += (double)cnt * ((double)wf * tile_cycles(v, rw) + (wr ? tile_cycles(v, wr) : 0));
+  }
+  return cost;
+}
+
+static void choose_tile(conv *c, bool depthwise) {
+  double best = -1;
+  int64_t max_nb = depthwise ? 1 : TILE_LANES / c->ob;
+  if (max_nb < 1)
+    max_nb = 1;
+  for (int64_t nb = 1; nb <= max_nb && nb <= c->MB; nb++)
+    for (int64_t rw = 1; rw <= c->OW && rw * vectors(c, nb) <= ACC_VECTORS; rw++) {
+      double cost = row_cycles(c, nb, rw);
+      if (best < 0 || cost <= best) {
+        best = cost;
+        c->nb = nb;
+        c->rw = rw;
+      }
+    }
+}
+
+/* ---- compile-time weight packing ---- */
+
+/* One group: tile jt's weights are [icb][p][q][ic][c], c < its blocks*ob,
+ * the tiles one after another (tile jt starts at jt*nb*ob*Kc). */
+static dlc_lbuf *pack_weights(conv *c, const dlc_lbuf *W) {
+  dlc_lmodule *m = c->L->m;
+  bool dw = c->n->attr.groups > 1;
+  int64_t C = c->CB * c->ib, M = c->MB * c->ob, Kc = (dw ? 1 : C) * c->KH * c->KW;
+  dlc_type t = {.dtype = W->type.dtype, .rank = 1, .dims = {M * Kc}};
+  size_t es = dlc_dtype_size(t.dtype);
+  char *p = dlc_arena_alloc(m->arena, dlc_type_bytes(&t));
+  memset(p, 0, dlc_type_bytes(&t));
+  const char *src = W->data; /* a constant without data holds zeros */
+  for (int64_t o = 0; src && o < M; o++) {
+    int64_t jt = o / (c->nb * c->ob), col = o % (c->nb * c->ob);
+    int64_t blocks = (c->MB - jt * c->nb) < c->nb ? c->MB - jt * c->nb : c->nb;
+    int64_t wj = blocks * c->ob, base = jt * c->nb * c->ob * Kc;
+    for (int64_t ci = 0; ci < (dw ? 1 : C); ci++)
+      for (int64_t kh = 0; kh < c->KH; kh++)
+        for (int64_t kw = 0; kw < c->KW; kw++) {
+          int64_t from = ((o * (dw ? 1 : C) + ci) * c->KH + kh) * c->KW + kw;
+          int64_t to = dw ? ((o / c->ob * c->KH + kh) * c->KW + kw) * c->ob + o % c->ob
+                          : base + ((((ci / c->ib) * c->KH + kh) * c->KW + kw) * c->ib +
+                                    ci % c->ib) * wj + col;
+          memcpy(p + (size_t)to * es, src + (size_t)from * es, es);
+        }
+  }
+  dlc_lbuf *b = dlc_lmodule_add_buf(m, DLC_BUF_CONST,
+                                    dlc_arena_printf(m->arena, "%s.nchwc", W->name), &t);
+  b->data = p;
+  return b;
+}
+
+/* ---- the tile ---- */
+
+static dlc_lvar *ivar(conv *c) { return dlc_lvar_new(c->L->m, DLC_I64, "i"); }
+
+static dlc_lstmt *loop(conv *c, dlc_lvar *v, int64_t n, dlc_loop_kind kind, dlc_lstmt *body) {
+  dlc_lstmt *l = dlc_ls_loop(c->L->m, v, n, kind, body);
+  if (kind == DLC_LOOP_UNROLLED)
+    l->unroll = (int)n;
+  return l;
+}
+
+/* y[n, ocb, oh, ow, l] */
+static dlc_lexpr *y_at(conv *c, dlc_lexpr *ocb, dlc_lexpr *oh, dlc_lexpr *ow, dlc_lexpr *l) {
+  dlc_lmodule *m = c->L->m;
+  return ADD(MUL(ADD(MUL(ADD(MUL(ADD(MUL(c->vn, INT(c->MB)), ocb), INT(c->OH)), oh),
+                         INT(c->OW)), ow), INT(c->ob)), l);
+}
+
+typedef struct tile {
+  dlc_lexpr *jt, *oh, *ow0, *icb0, *first, *last;
+  int64_t blocks, rw, kbn; /* output blocks, pixels, input blocks of the K block */
+} tile;
+
+typedef struct epi {
+  lower *L;
+  dlc_lexpr *coords[5];
+} epi;
+
+static dlc_lexpr *epi_index(void *ctx, const dlc_type *t) {
+  epi *e = ctx;
+  return dlc_lower_bcast_at(e->L, t, 5, e->coords);
+}
+
+static dlc_lexpr *sel(dlc_lmodule *m, dlc_lexpr *c, dlc_lexpr *a, dlc_lexpr *b) {
+  if (c->kind == DLC_LX_ICONST)
+    return c->i ? a : b;
+  return dlc_lx_select(m, c, a, b);
+}
+
+/* for r (unrolled), cb (unrolled), l (vectorized): the tile's elements in
+ * y, where init loads them (or zeros) and store writes them back */
+static dlc_lstmt *tile_io(conv *c, tile *t, bool store) {
+  dlc_lmodule *m = c->L->m;
+  dlc_lvar *r = ivar(c), *cb = ivar(c), *l = ivar(c);
+  int64_t wj = t->blocks * c->ob;
+  dlc_lexpr *ai = ADD(ADD(MUL(VAR(r), INT(wj)), MUL(VAR(cb), INT(c->ob))), VAR(l));
+  dlc_lexpr *ocb = ADD(MUL(t->jt, INT(c->nb)), VAR(cb)), *ow = ADD(t->ow0, VAR(r));
+  dlc_lexpr *yi = y_at(c, ocb, t->oh, ow, VAR(l));
+  dlc_lstmt *s;
+  if (store) {
+    dlc_lexpr *v = LOAD(c->acc, ai);
+    dlc_lexpr *fin = c->bias ? ADD(v, LOAD(c->bias, ADD(MUL(ocb, INT(c->ob)), VAR(l)))) : v;
+    epi *e = dlc_arena_alloc(m->arena, sizeof *e);
+    *e = (epi){.L = c->L, .coords = {c->vn, ocb, t->oh, ow, VAR(l)}};
+    fin = dlc_lower_chain(c->L, fin, epi_index, e);
+    s = dlc_ls_store(m, c->Y, yi, sel(m, t->last, fin, v));
+  } else {
+    dlc_lexpr *zero = CONST(c->Y->type.dtype, 0);
+    s = dlc_ls_store(m, c->acc, ai, sel(m, t->first, zero, LOAD(c->Y, yi)));
+  }
+  s = loop(c, l, c->ob, DLC_LOOP_VECTORIZED, s);
+  s = loop(c, cb, t->blocks, DLC_LOOP_UNROLLED, s);
+  return loop(c, r, t->rw, DLC_LOOP_UNROLLED, s);
+}
+
+/* x[n, icb, oh*sh + p*dh, (ow0 + r)*sw + q*dw, ic] */
+static dlc_lexpr *x_at(conv *c, tile *t, dlc_lexpr *icb, dlc_lexpr *p, dlc_lexpr *q,
+                       dlc_lexpr *r, dlc_lexpr *ic) {
+  dlc_lmodule *m = c->L->m;
+  dlc_lexpr *h = ADD(MUL(t->oh, INT(c->sh)), MUL(p, INT(c->dh)));
+  dlc_lexpr *w = ADD(MUL(ADD(t->ow0, r), INT(c->sw)), MUL(q, INT(c->dw)));
+  dlc_lexpr *plane = ADD(MUL(c->vn, INT(c->CB)), icb);
+  return ADD(MUL(ADD(MUL(ADD(MUL(plane, INT(c->Hp)), h), INT(c->Wpd)), w), INT(c->ib)), ic);
+}
+
+static dlc_lstmt *micro(conv *c, tile *t) {
+  dlc_lmodule *m = c->L->m;
+  int64_t wj = t->blocks * c->ob, Kc = c->CB * c->ib * c->KH * c->KW;
+  dlc_lvar *icb = ivar(c), *p = ivar(c), *q = ivar(c), *ic = ivar(c), *r = ivar(c), *col = ivar(c);
+  dlc_lexpr *ib = ADD(t->icb0, VAR(icb));
+  dlc_lexpr *k = ADD(MUL(ADD(MUL(ADD(MUL(ib, INT(c->KH)), VAR(p)), INT(c->KW)), VAR(q)),
+                         INT(c->ib)), VAR(ic));
+  dlc_lexpr *wi = ADD(ADD(MUL(t->jt, INT(c->nb * c->ob * Kc)), MUL(k, INT(wj))), VAR(col));
+  dlc_lexpr *ai = ADD(MUL(VAR(r), INT(wj)), VAR(col));
+  dlc_lstmt *fma = dlc_ls_store(
+      m, c->acc, ai,
+      ADD(LOAD(c->acc, ai), MUL(LOAD(c->X, x_at(c, t, ib, VAR(p), VAR(q), VAR(r), VAR(ic))),
+                                LOAD(c->Wp, wi))));
+  fma = loop(c, col, wj, DLC_LOOP_VECTORIZED, fma);
+  fma = loop(c, r, t->rw, DLC_LOOP_UNROLLED, fma);
+  fma = loop(c, ic, c->ib, DLC_LOOP_SERIAL, fma);
+  fma = loop(c, q, c->KW, DLC_LOOP_SERIAL, fma);
+  fma = loop(c, p, c->KH, DLC_LOOP_SERIAL, fma);
+  fma = loop(c, icb, t->kbn, DLC_LOOP_SERIAL, fma);
+  dlc_lstmt *s = tile_io(c, t, false);
+  dlc_ls_append(&s, fma);
+  dlc_ls_append(&s, tile_io(c, t, true));
+  return s;
+}
+
+/* Depthwise: block jt of channels, tile of rw pixels, vectors of ob. */
+static dlc_lstmt *micro_dw(conv *c, tile *t) {
+  dlc_lmodule *m = c->L->m;
+  dlc_lvar *p = ivar(c), *q = ivar(c), *r = ivar(c), *l = ivar(c);
+  dlc_lexpr *ai = ADD(MUL(VAR(r), INT(c->ob)), VAR(l));
+  dlc_lexpr *wi = ADD(MUL(ADD(MUL(ADD(MUL(t->jt, INT(c->KH)), VAR(p)), INT(c->KW)), VAR(q)),
+                          INT(c->ob)), VAR(l));
+  dlc_lstmt *fma = dlc_ls_store(
+      m, c->acc, ai,
+      ADD(LOAD(c->acc, ai),
+          MUL(LOAD(c->X, x_at(c, t, t->jt, VAR(p), VAR(q), VAR(r), VAR(l))), LOAD(c->Wp, wi))));
+  fma = loop(c, l, c->ob, DLC_LOOP_VECTORIZED, fma);
+  fma = loop(c, r, t->rw, DLC_LOOP_UNROLLED, fma);
+  fma = loop(c, q, c->KW, DLC_LOOP_SERIAL, fma);
+  fma = loop(c, p, c->KH, DLC_LOOP_SERIAL, fma);
+  dlc_lstmt *s = tile_io(c, t, false);
+  dlc_ls_append(&s, fma);
+  dlc_ls_append(&s, tile_io(c, t, true));
+  return s;
+}
+
+/* The tiles of output row t->oh for the output blocks of t: full pixel
+ * tiles in a loop, then the remainder. */
+static dlc_lstmt *row_tiles(conv *c, tile *t, bool dw) {
+  dlc_lmodule *m = c->L->m;
+  int64_t wf = c->OW / c->rw, wr = c->OW % c->rw;
+  dlc_lstmt *s = NULL;
+  tile u = *t;
+  if (wf) {
+    dlc_lvar *v = wf > 1 ? ivar(c) : NULL;
+    u.ow0 = v ? MUL(VAR(v), INT(c->rw)) : INT(0);
+    u.rw = c->rw;
+    dlc_lstmt *in = dw ? micro_dw(c, &u) : micro(c, &u);
+    dlc_ls_append(&s, v ? loop(c, v, wf, DLC_LOOP_SERIAL, in) : in);
+  }
+  if (wr) {
+    u.ow0 = INT(wf * c->rw);
+    u.rw = wr;
+    dlc_ls_append(&s, dw ? micro_dw(c, &u) : micro(c, &u));
+  }
+  return s;
+}
+
+/* Over output blocks (tiles of nb, then the remainder) and rows; threads
+ * share the tiles when there are at least 4 of them, else the rows. */
+static dlc_lstmt *blocks_rows(conv *c, tile *t, bool dw) {
+  dlc_lmodule *m = c->L->m;
+  int64_t jf = c->MB / c->nb, jr = c->MB % c->nb;
+  bool tiles_parallel = jf >= 4;
+  dlc_lstmt *s = NULL;
+  for (int part = 0; part < 2; part++) {
+    int64_t cnt = part ? (jr ? 1 : 0) : jf;
+    if (!cnt)
+      continue;
+    tile u = *t;
+    u.blocks = part ? jr : c->nb;
+    dlc_lvar *vj = cnt > 1 ? ivar(c) : NULL, *voh = ivar(c);
+    u.jt = part ? INT(jf) : vj ? VAR(vj) : INT(0);
+    u.oh = VAR(voh);
+    dlc_lstmt *body = row_tiles(c, &u, dw);
+    bool par_tiles = !part && tiles_parallel;
+    if (par_tiles) {
+      body = loop(c, voh, c->OH, DLC_LOOP_SERIAL, body);
+      dlc_ls_append(&s, loop(c, vj, cnt, DLC_LOOP_PARALLEL, body));
+    } else {
+      if (vj)
+        body = loop(c, vj, cnt, DLC_LOOP_SERIAL, body);
+      dlc_ls_append(&s, loop(c, voh, c->OH, DLC_LOOP_PARALLEL, body));
+    }
+  }
+  return s;
+}
+
+/* The K blocks: whole blocks of kb input blocks in a loop (kb divides CB). */
+static dlc_lstmt *kblocks(conv *c, bool dw) {
+  dlc_lmodule *m = c->L->m;
+  tile t = {.kbn = c->kb};
+  int64_t nk = dw ? 1 : c->CB / c->kb;
+  if (nk == 1) {
+    t.icb0 = INT(0);
+    t.first = t.last = dlc_lx_const(m, DLC_BOOL, 1);
+    return blocks_rows(c, &t, dw);
+  }
+  dlc_lvar *v = ivar(c);
+  t.icb0 = MUL(VAR(v), INT(c->kb));
+  t.first = dlc_lx_cmp(m, DLC_LX_EQ, VAR(v), INT(0));
+  t.last = dlc_lx_cmp(m, DLC_LX_EQ, VAR(v), INT(nk - 1));
+  return loop(c, v, nk, DLC_LOOP_SERIAL, blocks_rows(c, &t, dw));
+}
+
+void dlc_lower_conv_nchwc(lower *L, const dlc_node *n, dlc_kernel *k, dlc_lstmt *prologue,
+                          dlc_lbuf *X) {
+  dlc_lmodule *m = L->m;
+  const dlc_type *tx = &X->type, *tw = &n->in[1]->type, *ty = &n->type;
+  const dlc_attrs *a = &n->attr;
+  bool dw = a->groups > 1;
+  conv c = {
+      .L = L, .n = n, .X = X, .Y = L->buf[n->id],
+      .bias = n->nin > 2 ? L->buf[n->in[2]->id] : NULL,
+      .CB = tx->dims[1], .ib = tx->rank == 5 ? tx->dims[4] : 1, .Hp = tx->dims[2],
+      .Wpd = tx->dims[3], .MB = ty->dims[1], .ob = ty->dims[4], .OH = ty->dims[2],
+      .OW = ty->dims[3], .KH = tw->dims[2], .KW = tw->dims[3], .sh = a->stride[0],
+      .sw = a->stride[1], .dh = a->dilation[0], .dw = a->dilation[1],
+      .vec = 64 / (int64_t)dlc_dtype_size(ty->dtype),
+  };
+  choose_tile(&c, dw);
+  /* input blocks per K block: the most whose weights for one tile fit
+   * WBLOCK_BYTES, dividing CB */
+  int64_t per = c.ib * c.KH * c.KW * c.nb * c.ob * (int64_t)dlc_dtype_size(ty->dtype);
+  c.kb = 1;
+  for (int64_t d = 1; d <= c.CB; d++)
+    if (c.CB % d == 0 && d * per <= WBLOCK_BYTES)
+      c.kb = d;
+  c.Wp = pack_weights(&c, L->buf[n->in[1]->id]);
+  dlc_kernel_use(k, c.Wp);
+  dlc_type at = {.dtype = ty->dtype, .rank = 1, .dims = {c.rw * c.nb * c.ob}};
+  c.acc = dlc_lmodule_add_buf(m, DLC_BUF_LOCAL, "acc", &at);
+  dlc_kernel_use(k, c.acc);
+  int64_t N = tx->dims[0];
+  dlc_lvar *vn = N > 1 ? ivar(&c) : NULL;
+  c.vn = vn ? VAR(vn) : INT(0);
+  dlc_lstmt *body = kblocks(&c, dw);
+  dlc_ls_append(&prologue, vn ? loop(&c, vn, N, DLC_LOOP_SERIAL, body) : body);
+  k->body = prologue;
+}
+
+/* ---- layout changes ----
+ * to_nchwc: for n, cb (threads), h, w, l (vectorized): y = x[n, cb*b + l, h, w]
+ * to_nchw: for n, cb (threads), l, h, w (vectorized): y[n, cb*b + l, h, w] = x
+ * Both vector loops gather one side (stride H*W or b). */
+void dlc_lower_layout(lower *L, const dlc_node *n, dlc_kernel *k) {
+  dlc_lmodule *m = L->m;
+  bool to_blocked = n->op == DLC_OP_TO_NCHWC;
+  const dlc_type *tb = to_blocked ? &n->type : &n->in[0]->type;
+  int64_t N = tb->dims[0], CB = tb->dims[1], H = tb->dims[2], W = tb->dims[3], b = tb->dims[4];
+  dlc_lvar *vn = dlc_lvar_new(m, DLC_I64, "i"), *vc = dlc_lvar_new(m, DLC_I64, "i"),
+           *vh = dlc_lvar_new(m, DLC_I64, "i"), *vw = dlc_lvar_new(m, DLC_I64, "i"),
+           *vl = dlc_lvar_new(m, DLC_I64, "i");
+  dlc_lexpr *plain = ADD(MUL(ADD(MUL(ADD(MUL(VAR(vn), INT(CB * b)),
+                                         ADD(MUL(VAR(vc), INT(b)), VAR(vl))), INT(H)), VAR(vh)),
+                             INT(W)), VAR(vw));
+  dlc_lexpr *blk = ADD(MUL(ADD(MUL(ADD(MUL(ADD(MUL(VAR(vn), INT(CB)), VAR(vc)), INT(H)), VAR(vh)),
+                                   INT(W)), VAR(vw)), INT(b)), VAR(vl));
+  dlc_lbuf *Y = L->buf[n->id], *X = L->buf[n->in[0]->id];
+  dlc_lstmt *s = to_blocked ? dlc_ls_store(m, Y, blk, LOAD(X, plain))
+                            : dlc_ls_store(m, Y, plain, LOAD(X, blk));
+  if (to_blocked) {
+    s = dlc_ls_loop(m, vl, b, DLC_LOOP_VECTORIZED, s);
+    s = dlc_ls_loop(m, vw, W, DLC_LOOP_SERIAL, s);
+    s = dlc_ls_loop(m, vh, H, DLC_LOOP_SERIAL, s);
+  } else {
+    s = dlc_ls_loop(m, vw, W, DLC_LOOP_VECTORIZED, s);
+    s = dlc_ls_loop(m, vh, H, DLC_LOOP_SERIAL, s);
+    s = dlc_ls_loop(m, vl, b, DLC_LOOP_SERIAL, s);
+  }
+  s = dlc_ls_loop(m, vc, CB, DLC_LOOP_PARALLEL, s);
+  k->body = dlc_ls_loop(m, vn, N, DLC_LOOP_SERIAL, s);
+}
