@@ -546,8 +546,12 @@ static dlc_status eval_pool(const dlc_node *n, const void *x, void *out) {
   const dlc_attrs *at = &n->attr;
   dlc_dtype t = to->dtype;
   bool avg = n->op == DLC_OP_AVG_POOL2D, fl = dlc_dtype_is_float(t);
-  if (tx->dtype != t || tx->rank != 4 || to->rank != 4 || (avg && !fl) ||
-      (!fl && !is_int(t)))
+  if (tx->dtype != t || (tx->rank != 4 && tx->rank != 5) || to->rank != tx->rank ||
+      (avg && !fl) || (!fl && !is_int(t)))
+    return DLC_ERROR;
+  /* blocked channels: b values per position, pooled alike */
+  int64_t b = tx->rank == 5 ? tx->dims[4] : 1;
+  if (tx->rank == 5 && to->dims[4] != b)
     return DLC_ERROR;
   int64_t N = tx->dims[0], C = tx->dims[1], H = tx->dims[2], W = tx->dims[3];
   int64_t KH = at->kernel[0], KW = at->kernel[1];
@@ -561,7 +565,8 @@ static dlc_status eval_pool(const dlc_node *n, const void *x, void *out) {
     return DLC_ERROR;
   for (int64_t nc = 0; nc < N * C; nc++)
     for (int64_t i = 0; i < OH; i++)
-      for (int64_t j = 0; j < OW; j++) {
+      for (int64_t j = 0; j < OW * b; j++) {
+        int64_t l = j % b;
         double sum = 0, mx = -INFINITY;
         int64_t imx = is_int(t) ? int_min(t) : 0, cnt = 0;
         for (int64_t p = 0; p < KH; p++) {
@@ -569,10 +574,10 @@ static dlc_status eval_pool(const dlc_node *n, const void *x, void *out) {
           if (h < 0 || h >= H)
             continue;
           for (int64_t q = 0; q < KW; q++) {
-            int64_t v = j * sw - left + q;
+            int64_t v = j / b * sw - left + q;
             if (v < 0 || v >= W)
               continue;
-            int64_t k = (nc * H + h) * W + v;
+            int64_t k = ((nc * H + h) * W + v) * b + l;
             cnt++;
             if (!fl) {
               int64_t e = loadi(t, x, k);
@@ -584,7 +589,7 @@ static dlc_status eval_pool(const dlc_node *n, const void *x, void *out) {
             }
           }
         }
-        int64_t o = (nc * OH + i) * OW + j;
+        int64_t o = (nc * OH + i) * OW * b + j;
         if (!fl)
           storei(t, out, o, imx);
         else if (!avg)

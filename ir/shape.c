@@ -524,7 +524,8 @@ static dlc_status layout(dlc_node *n, dlc_diag *d) {
   return DLC_OK;
 }
 
-/* max_pool2d, avg_pool2d: attr.kernel required; dilation is not used. */
+/* max_pool2d, avg_pool2d: attr.kernel required; dilation is not used. The
+ * input may be NCHW or blocked (NCHWc), the result in the same layout. */
 static dlc_status pool(dlc_node *n, dlc_diag *d) {
   static const int64_t one[2] = {1, 1};
   const dlc_type *x = &n->in[0]->type;
@@ -532,9 +533,9 @@ static dlc_status pool(dlc_node *n, dlc_diag *d) {
   char s[DLC_TYPE_STRLEN], k[64], p[128];
   if (check_dtype(n, x, d) != DLC_OK)
     return DLC_ERROR;
-  if (x->rank != 4) {
-    dlc_error(d, n->loc, "%s: input must have rank 4 (N, C, H, W), got %s",
-              opname(n), TS(x, s));
+  if (x->rank != 4 && x->rank != 5) {
+    dlc_error(d, n->loc, "%s: input must have rank 4 (N, C, H, W) or 5 (N, C/b, H, W, b), "
+              "got %s", opname(n), TS(x, s));
     return DLC_ERROR;
   }
   if (check_ints(n, "kernel", a->kernel, 2, 1, d) != DLC_OK ||
@@ -550,7 +551,13 @@ static dlc_status pool(dlc_node *n, dlc_diag *d) {
                 opname(n), p, k);
       return DLC_ERROR;
     }
-  return window(n, x, a->kernel, one, x->dims[1], d);
+  if (window(n, x, a->kernel, one, x->dims[1], d) != DLC_OK)
+    return DLC_ERROR;
+  if (x->rank == 5) { /* channel blocks: pooled the same way */
+    n->type.rank = 5;
+    n->type.dims[4] = x->dims[4];
+  }
+  return DLC_OK;
 }
 
 /* ---- data movement ---------------------------------------------------- */

@@ -7,9 +7,10 @@
  *     to_nchw(conv2d_nchwc(to_nchwc(x)))
  *
  * and the layout changes then cancel across the graph in the same sweep:
- * to_nchwc(to_nchw(z)) is z, and an elementwise operator whose operands
- * are all to_nchw(...) of one shape (or scalars) runs on the blocks
- * instead, with one to_nchw after it. A chain of convolutions, bias,
+ * to_nchwc(to_nchw(z)) is z, and an elementwise operator reading a
+ * to_nchw(...) of its own shape runs on the blocks instead, with one
+ * to_nchw after it (its other operands converted, unless scalars); so does
+ * a pooling. A chain of convolutions, bias,
  * activations and residual adds is then blocked from end to end; only the
  * edges (a pooling, a reshape, an output) convert back. */
 #include "passes.h"
@@ -87,28 +88,46 @@ static dlc_node *block_conv(sweep *s, dlc_node *n) {
   return to_plain(s, emit(s, DLC_OP_CONV2D_NCHWC, n->loc, n->nin, in, &a), n->loc);
 }
 
-/* Elementwise n runs on blocks when every operand is to_nchw of n's own
- * shape with one block, or a single element; returns its new value. */
+static bool full(const dlc_node *o, const dlc_node *n) {
+  return o->type.rank == 4 && memcmp(o->type.dims, n->type.dims, sizeof(int64_t) * 4) == 0;
+}
+
+/* Elementwise n runs on blocks when an operand is to_nchw of n's own shape
+ * and every other operand is one too (with the same block), a single
+ * element, or a plain value of n's shape, which is converted (a
+ * convolution reading it may have converted it already). Returns n's new
+ * value. */
 static dlc_node *block_elementwise(sweep *s, dlc_node *n) {
   if (!elementwise(n) || n->type.rank != 4)
     return NULL;
   int64_t b = 0;
-  dlc_node *in[3];
   for (int i = 0; i < n->nin; i++) {
-    dlc_node *o = n->in[i];
-    in[i] = o;
-    if (o->op == DLC_OP_TO_NCHW && o->type.rank == 4 &&
-        memcmp(o->type.dims, n->type.dims, sizeof(int64_t) * 4) == 0 &&
-        (!b || b == o->in[0]->type.dims[4])) {
+    const dlc_node *o = n->in[i];
+    if (o->op == DLC_OP_TO_NCHW && full(o, n)) {
+      if (b && b != o->in[0]->type.dims[4])
+        return NULL;
       b = o->in[0]->type.dims[4];
-      in[i] = o->in[0];
-    } else if (dlc_type_numel(&o->type) != 1) {
+    } else if (dlc_type_numel(&o->type) != 1 && !full(o, n)) {
       return NULL;
     }
   }
   if (!b)
     return NULL;
+  dlc_node *in[3];
+  for (int i = 0; i < n->nin; i++) {
+    dlc_node *o = n->in[i];
+    in[i] = o->op == DLC_OP_TO_NCHW && full(o, n) ? o->in[0]
+            : dlc_type_numel(&o->type) == 1      ? o
+                                                 : to_blocked(s, o, b, n->loc);
+  }
   return to_plain(s, emit(s, n->op, n->loc, n->nin, in, &n->attr), n->loc);
+}
+
+/* A pooling of to_nchw(z) pools z's blocks. */
+static dlc_node *block_pool(sweep *s, dlc_node *n) {
+  if (dlc_ops[n->op].kind != DLC_KIND_POOL || n->in[0]->op != DLC_OP_TO_NCHW)
+    return NULL;
+  return to_plain(s, emit(s, n->op, n->loc, 1, &n->in[0]->in[0], &n->attr), n->loc);
 }
 
 dlc_status dlc_pass_layout(dlc_graph *g, dlc_diag *d) {
@@ -125,8 +144,8 @@ dlc_status dlc_pass_layout(dlc_graph *g, dlc_diag *d) {
       r = n->in[0]->in[0];
     else if (n->op == DLC_OP_TO_NCHW && n->in[0]->op == DLC_OP_TO_NCHWC)
       r = n->in[0]->in[0];
-    else
-      r = block_elementwise(&s, n);
+    else if (!(r = block_elementwise(&s, n)))
+      r = block_pool(&s, n);
     if (r) {
       dlc_graph_replace_uses(g, n, r);
       n->dead = true;

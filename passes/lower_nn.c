@@ -430,7 +430,22 @@ void dlc_lower_conv(lower *L, const dlc_node *n, dlc_kernel *k) {
   k->body = prologue;
 }
 
-/* ---- pooling: the same row-wise shape as conv2d, one channel at a time ---- */
+/* ---- pooling: the same row-wise shape as conv2d, one channel at a time ----
+ * On blocked channels (rank 5) each position holds b channels: the loops
+ * over ow are serial and the b lanes of a position are the vector. */
+
+/* for v in 0..len: body, vectorized over v, or over the lanes l */
+static dlc_lstmt *ow_loop(dlc_lmodule *m, dlc_lvar *v, int64_t len, int64_t b, dlc_lvar *l,
+                          dlc_lstmt *body) {
+  if (b == 1)
+    return dlc_ls_loop(m, v, len, DLC_LOOP_VECTORIZED, body);
+  return dlc_ls_loop(m, v, len, DLC_LOOP_SERIAL, dlc_ls_loop(m, l, b, DLC_LOOP_VECTORIZED, body));
+}
+
+/* the index of position e's lane l */
+static dlc_lexpr *lane(dlc_lmodule *m, dlc_lexpr *e, int64_t b, dlc_lvar *l) {
+  return b == 1 ? e : ADD(MUL(e, INT(b)), VAR(l));
+}
 
 void dlc_lower_pool(lower *L, const dlc_node *n, dlc_kernel *k) {
   dlc_lmodule *m = L->m;
@@ -438,17 +453,18 @@ void dlc_lower_pool(lower *L, const dlc_node *n, dlc_kernel *k) {
   const dlc_attrs *a = &n->attr;
   dlc_dtype dt = ty->dtype;
   bool is_max = n->op == DLC_OP_MAX_POOL2D;
+  int64_t b = tx->rank == 5 ? tx->dims[4] : 1;
   int64_t NC = tx->dims[0] * tx->dims[1], H = tx->dims[2], W = tx->dims[3];
   int64_t kH = a->kernel[0], kW = a->kernel[1], OH = ty->dims[2], OW = ty->dims[3];
   dlc_lbuf *X = L->buf[n->in[0]->id], *Y = L->buf[n->id];
   dlc_lvar *vnc = dlc_lvar_new(m, DLC_I64, "i"), *voh = dlc_lvar_new(m, DLC_I64, "i"),
            *vow = dlc_lvar_new(m, DLC_I64, "i"), *vp = dlc_lvar_new(m, DLC_I64, "i"),
-           *vow3 = dlc_lvar_new(m, DLC_I64, "i");
+           *vow3 = dlc_lvar_new(m, DLC_I64, "i"), *l1 = dlc_lvar_new(m, DLC_I64, "i"),
+           *l3 = dlc_lvar_new(m, DLC_I64, "i");
   dlc_lvar *ih = dlc_kernel_local(m, k, DLC_I64);
-#define Y_AT(ow) ADD(MUL(ADD(MUL(VAR(vnc), INT(OH)), VAR(voh)), INT(OW)), VAR(ow))
+#define Y_AT(ow, l) lane(m, ADD(MUL(ADD(MUL(VAR(vnc), INT(OH)), VAR(voh)), INT(OW)), VAR(ow)), b, l)
   dlc_lexpr *pad_value = is_max ? dlc_lx_lowest(m, dt) : CONST(dt, 0);
-  dlc_lstmt *s = dlc_ls_loop(m, vow, OW, DLC_LOOP_VECTORIZED,
-                             dlc_ls_store(m, Y, Y_AT(vow), pad_value));
+  dlc_lstmt *s = ow_loop(m, vow, OW, b, l1, dlc_ls_store(m, Y, Y_AT(vow, l1), pad_value));
   dlc_lstmt *pbody = dlc_ls_assign(
       m, ih, ADD(SUB(MUL(VAR(voh), INT(a->stride[0])), INT(a->pad[0])), VAR(vp)));
   /* Each window column q is three runs of ow: where the column falls in
@@ -465,7 +481,7 @@ void dlc_lower_pool(lower *L, const dlc_node *n, dlc_kernel *k) {
     for (int part = 0; part < 3; part++) {
       if (!len[part])
         continue;
-      dlc_lvar *v = dlc_lvar_new(m, DLC_I64, "i");
+      dlc_lvar *v = dlc_lvar_new(m, DLC_I64, "i"), *l = dlc_lvar_new(m, DLC_I64, "i");
       dlc_lexpr *ow = ADD(INT(start[part]), VAR(v));
       dlc_lexpr *iw = ADD(MUL(ow, INT(sw)), INT(q - pw));
       dlc_lexpr *row = MUL(ADD(MUL(VAR(vnc), INT(H)), dlc_lower_clamp(m, VAR(ih), H)), INT(W));
@@ -477,11 +493,11 @@ void dlc_lower_pool(lower *L, const dlc_node *n, dlc_kernel *k) {
         xi = ADD(row, dlc_lower_clamp(m, iw, W));
         inside = AND(inside, dlc_lower_in_range(m, iw, W));
       }
-      dlc_lexpr *xv = dlc_lx_select(m, inside, LOAD(X, xi), is_max ? dlc_lx_lowest(m, dt) : CONST(dt, 0));
-      dlc_lexpr *yi = ADD(MUL(ADD(MUL(VAR(vnc), INT(OH)), VAR(voh)), INT(OW)), ow);
+      dlc_lexpr *xv = dlc_lx_select(m, inside, LOAD(X, lane(m, xi, b, l)),
+                                    is_max ? dlc_lx_lowest(m, dt) : CONST(dt, 0));
+      dlc_lexpr *yi = lane(m, ADD(MUL(ADD(MUL(VAR(vnc), INT(OH)), VAR(voh)), INT(OW)), ow), b, l);
       dlc_lexpr *upd = is_max ? dlc_lx_binary(m, DLC_LX_MAX, LOAD(Y, yi), xv) : ADD(LOAD(Y, yi), xv);
-      dlc_ls_append(&pbody, dlc_ls_loop(m, v, len[part], DLC_LOOP_VECTORIZED,
-                                        dlc_ls_store(m, Y, yi, upd)));
+      dlc_ls_append(&pbody, ow_loop(m, v, len[part], b, l, dlc_ls_store(m, Y, yi, upd)));
     }
   }
   dlc_ls_append(&s, dlc_ls_loop(m, vp, kH, DLC_LOOP_SERIAL, pbody));
@@ -499,8 +515,8 @@ void dlc_lower_pool(lower *L, const dlc_node *n, dlc_kernel *k) {
                           dlc_lx_binary(m, DLC_LX_MAX, w0, INT(0)));
       div = dlc_lx_cast(m, dt, MUL(hn, wn));
     }
-    dlc_ls_append(&s, dlc_ls_loop(m, vow3, OW, DLC_LOOP_VECTORIZED,
-                                  dlc_ls_store(m, Y, Y_AT(vow3), DIV(LOAD(Y, Y_AT(vow3)), div))));
+    dlc_ls_append(&s, ow_loop(m, vow3, OW, b, l3,
+                              dlc_ls_store(m, Y, Y_AT(vow3, l3), DIV(LOAD(Y, Y_AT(vow3, l3)), div))));
   }
 #undef Y_AT
   dlc_lstmt *body = dlc_ls_loop(m, voh, OH, DLC_LOOP_SERIAL, s);

@@ -366,6 +366,20 @@ static const e2e_case cases[] = {
      "output y = conv2d(x, w, stride=[2,1], pad=[1,2,3,0], dilation=[1,2], groups=64)\n",
      "k0_to_nchwc k1_conv2d_nchwc[w.nchwc] k2_to_nchw",
      -1, 1, RM, NULL},
+    /* poolings run on the blocks between convolutions; a pooled value that
+     * is also an output converts back once */
+    {"nchwc_pool",
+     "input x : f32[1,3,20,18]\n"
+     "weight w1 : f32[16,3,3,3] = random(seed=1, scale=0.3)\n"
+     "weight w2 : f32[32,16,3,3] = random(seed=2, scale=0.2)\n"
+     "a = relu(conv2d(x, w1, stride=2, pad=1))\n"
+     "output p = max_pool2d(a, kernel=3, stride=2, pad=1)\n"
+     "c = relu(conv2d(p, w2, pad=1) + 1)\n"
+     "q = avg_pool2d(c, kernel=2, stride=2, pad=[0,0,1,1])\n"
+     "output y = global_avg_pool(q)\n",
+     "k0_conv2d_nchwc+relu[w1.nchwc] k1_max_pool2d k2_to_nchw "
+     "k3_conv2d_nchwc+add+relu[w2.nchwc] k4_avg_pool2d k5_to_nchw k6_global_avg_pool",
+     -1, 1, RM, NULL},
     /* the operators as written: blocks of 8 in, 16 out, f64, and the
      * layout changes alone (any dtype) */
     {"nchwc_written",

@@ -662,7 +662,7 @@ START_TEST(pool_errors) {
   dlc_node *b = tu_in("b", T(BOOL, 1, 2, 4, 4));
   dlc_attrs a = pool(2, 2, 1, 1, 0, 0, 0, 0);
   ERR(DLC_OP_MAX_POOL2D, &a,
-      "max_pool2d: input must have rank 4 (N, C, H, W), got f32[2,4,4]", x3);
+      "max_pool2d: input must have rank 4 (N, C, H, W) or 5 (N, C/b, H, W, b), got f32[2,4,4]", x3);
   ERR(DLC_OP_AVG_POOL2D, &a,
       "avg_pool2d: expects a floating-point operand, got i32[1,2,4,4]", i);
   ERR(DLC_OP_MAX_POOL2D, &a,

@@ -815,6 +815,23 @@ for dtype, xs in [("f64", (1, 2, 3, 2, 4)), ("i64", (2, 3, 1, 2, 2)), ("f32", (1
     x = rand(dtype, xs)
     write(f"to_nchw_{dtype}_{shape_name(xs)}", "to_nchw", [(dtype, x)], (dtype, unblocked(x)))
 
+# pooling on blocked channels: the same windows, per channel
+for dtype, xs, b, kernel, stride, pad in (
+        ("f32", (1, 8, 7, 6), 4, (3, 3), (2, 2), (1, 1, 1, 1)),
+        ("f64", (2, 4, 5, 5), 2, (2, 3), (1, 2), (1, 0, 0, 2)),
+        ("i32", (1, 6, 4, 4), 3, (2, 2), (2, 2), (0, 0, 0, 0))):
+    x = rand(dtype, xs, -5, -1) if dtype != "i32" else rand(dtype, xs, *iminmax(dtype))
+    out = pool_ref(wide(x), kernel, stride, pad, lambda v: max(v))
+    write(f"max_pool2d_{dtype}_{shape_name(xs)}_b{b}", "max_pool2d", [(dtype, blocked(x, b))],
+          (dtype, blocked(to_dtype(dtype, out if dtype == "i32" else out.astype(np.float64)), b)),
+          kernel=kernel, stride=stride, pad=pad)
+    if dtype == "i32":
+        continue
+    out = pool_ref(wide(x), kernel, stride, pad, lambda v: math.fsum(v) / len(v))
+    write(f"avg_pool2d_{dtype}_{shape_name(xs)}_b{b}", "avg_pool2d", [(dtype, blocked(x, b))],
+          (dtype, blocked(to_dtype(dtype, out.astype(np.float64)), b)),
+          kernel=kernel, stride=stride, pad=pad, count_include_pad=0)
+
 # stale cases from earlier runs go
 for f in os.listdir(HERE):
     if f.endswith(".txt") and f[:-4] not in written:
