@@ -481,14 +481,23 @@ static bool block_reads(const dlc_lstmt *s, const dlc_lvar *v) {
   return false;
 }
 
+static bool has_reduction(const dlc_lstmt *loop) {
+  for (const dlc_lstmt *s = loop->body; s; s = s->next)
+    if (s->kind == DLC_LS_ASSIGN && reduction(s) >= 0)
+      return true;
+  return false;
+}
+
 /* A vectorized loop runs in lanes when its body is straight-line code of
  * stores whose index depends on the loop variable (two iterations never
  * write one element), locals each iteration sets before it reads them,
  * and reductions v = v op e whose partial results are combined at the end
  * (for floats in another order than one by one: see docs/architecture.md). */
 static bool vectorizable(cg *g, const dlc_lstmt *loop) {
-  if (g->lanes < 2 || loop->extent < g->lanes || g->lane)
+  if (g->lanes < 2 || loop->extent < (g->lanes < 4 ? g->lanes : 4) || g->lane)
     return false;
+  if (loop->extent < g->lanes && has_reduction(loop))
+    return false; /* narrow vectors only for loops without reductions */
   const dlc_lvar *saved = g->lane;
   g->lane = loop->var;
   bool ok = true;
@@ -647,7 +656,21 @@ static void vector_loop(cg *g, const dlc_lstmt *s) {
   }
   g->lane = NULL;
   reductions_end(g, s);
-  /* the remainder, one element at a time */
+  /* the remainder: in half and quarter vectors while they fit (a loop
+   * without reductions; 24 lanes are one vector and a half), then one
+   * element at a time */
+  int full = g->lanes;
+  for (int w = full / 2; w >= 4 && !has_reduction(s); w /= 2)
+    if (s->extent - done >= w) {
+      g->lanes = w;
+      g->lane = s->var;
+      g->varval[s->var->id] = LLVMConstInt(g->i64, (unsigned long long)done, 0);
+      vector_body(g, s->body);
+      g->varval[s->var->id] = NULL;
+      g->lane = NULL;
+      done += w;
+    }
+  g->lanes = full;
   if (done < s->extent)
     emit_loop(g, s->var, LLVMConstInt(g->i64, (unsigned long long)done, 0),
               LLVMConstInt(g->i64, (unsigned long long)s->extent, 0), block, s->body);
