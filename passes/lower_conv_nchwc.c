@@ -29,6 +29,7 @@ typedef struct conv {
   const dlc_node *n;
   dlc_lbuf *X, *Y, *Wp, *bias, *acc;
   int64_t CB, ib, Hp, Wpd;   /* the (padded) input: blocks, block, rows, cols */
+  int64_t pt, pl;            /* padding still to apply (x not padded): top, left */
   int64_t MB, ob, OH, OW;    /* the result */
   int64_t KH, KW, sh, sw, dh, dw;
   int64_t nb, rw;            /* the tile: output blocks by pixels */
@@ -136,6 +137,8 @@ static dlc_lexpr *y_at(conv *c, dlc_lexpr *ocb, dlc_lexpr *oh, dlc_lexpr *ow, dl
 typedef struct tile {
   dlc_lexpr *jt, *oh, *ow0, *icb0, *first, *last;
   int64_t blocks, rw, kbn; /* output blocks, pixels, input blocks of the K block */
+  bool guard_rows, guard_cols; /* some rows / columns it reads lie in the padding */
+  int64_t njt;                 /* tiles_of_rows: output tiles per row */
 } tile;
 
 typedef struct epi {
@@ -180,14 +183,27 @@ static dlc_lstmt *tile_io(conv *c, tile *t, bool store) {
   return loop(c, r, t->rw, DLC_LOOP_UNROLLED, s);
 }
 
-/* x[n, icb, oh*sh + p*dh, (ow0 + r)*sw + q*dw, ic] */
-static dlc_lexpr *x_at(conv *c, tile *t, dlc_lexpr *icb, dlc_lexpr *p, dlc_lexpr *q,
-                       dlc_lexpr *r, dlc_lexpr *ic) {
+/* x[n, icb, oh*sh + p*dh - pt, (ow0 + r)*sw + q*dw - pl, ic]: 0 in the
+ * padding, which a guarded tile tests for (reading a clamped position) */
+static dlc_lexpr *x_load(conv *c, tile *t, dlc_lexpr *icb, dlc_lexpr *p, dlc_lexpr *q,
+                         dlc_lexpr *r, dlc_lexpr *ic) {
   dlc_lmodule *m = c->L->m;
-  dlc_lexpr *h = ADD(MUL(t->oh, INT(c->sh)), MUL(p, INT(c->dh)));
-  dlc_lexpr *w = ADD(MUL(ADD(t->ow0, r), INT(c->sw)), MUL(q, INT(c->dw)));
+  dlc_lexpr *h = SUB(ADD(MUL(t->oh, INT(c->sh)), MUL(p, INT(c->dh))), INT(c->pt));
+  dlc_lexpr *w = SUB(ADD(MUL(ADD(t->ow0, r), INT(c->sw)), MUL(q, INT(c->dw))), INT(c->pl));
+  dlc_lexpr *inside = NULL;
+  if (t->guard_rows) {
+    inside = dlc_lower_in_range(m, h, c->Hp);
+    h = dlc_lower_clamp(m, h, c->Hp);
+  }
+  if (t->guard_cols) {
+    dlc_lexpr *in_w = dlc_lower_in_range(m, w, c->Wpd);
+    inside = inside ? AND(inside, in_w) : in_w;
+    w = dlc_lower_clamp(m, w, c->Wpd);
+  }
   dlc_lexpr *plane = ADD(MUL(c->vn, INT(c->CB)), icb);
-  return ADD(MUL(ADD(MUL(ADD(MUL(plane, INT(c->Hp)), h), INT(c->Wpd)), w), INT(c->ib)), ic);
+  dlc_lexpr *v = LOAD(c->X, ADD(MUL(ADD(MUL(ADD(MUL(plane, INT(c->Hp)), h), INT(c->Wpd)), w),
+                                    INT(c->ib)), ic));
+  return inside ? dlc_lx_select(m, inside, v, CONST(c->X->type.dtype, 0)) : v;
 }
 
 static dlc_lstmt *micro(conv *c, tile *t) {
@@ -201,7 +217,7 @@ static dlc_lstmt *micro(conv *c, tile *t) {
   dlc_lexpr *ai = ADD(MUL(VAR(r), INT(wj)), VAR(col));
   dlc_lstmt *fma = dlc_ls_store(
       m, c->acc, ai,
-      ADD(LOAD(c->acc, ai), MUL(LOAD(c->X, x_at(c, t, ib, VAR(p), VAR(q), VAR(r), VAR(ic))),
+      ADD(LOAD(c->acc, ai), MUL(x_load(c, t, ib, VAR(p), VAR(q), VAR(r), VAR(ic)),
                                 LOAD(c->Wp, wi))));
   fma = loop(c, col, wj, DLC_LOOP_VECTORIZED, fma);
   fma = loop(c, r, t->rw, DLC_LOOP_UNROLLED, fma);
@@ -225,7 +241,7 @@ static dlc_lstmt *micro_dw(conv *c, tile *t) {
   dlc_lstmt *fma = dlc_ls_store(
       m, c->acc, ai,
       ADD(LOAD(c->acc, ai),
-          MUL(LOAD(c->X, x_at(c, t, t->jt, VAR(p), VAR(q), VAR(r), VAR(l))), LOAD(c->Wp, wi))));
+          MUL(x_load(c, t, t->jt, VAR(p), VAR(q), VAR(r), VAR(l)), LOAD(c->Wp, wi))));
   fma = loop(c, l, c->ob, DLC_LOOP_VECTORIZED, fma);
   fma = loop(c, r, t->rw, DLC_LOOP_UNROLLED, fma);
   fma = loop(c, q, c->KW, DLC_LOOP_SERIAL, fma);
@@ -236,24 +252,77 @@ static dlc_lstmt *micro_dw(conv *c, tile *t) {
   return s;
 }
 
+/* The first and one past the last output position whose window lies
+ * inside x along one axis (n input positions, pad before, span of taps). */
+static void inside_range(int64_t n, int64_t pad, int64_t taps, int64_t dil, int64_t stride,
+                         int64_t out, int64_t *lo, int64_t *hi) {
+  int64_t last = n - 1 + pad - (taps - 1) * dil; /* the largest start position allowed */
+  *lo = (pad + stride - 1) / stride;
+  *hi = last < 0 ? 0 : last / stride + 1;
+  *lo = *lo > out ? out : *lo;
+  *hi = *hi > out ? out : *hi < *lo ? *lo : *hi;
+}
+
 /* The tiles of output row t->oh for the output blocks of t: full pixel
- * tiles in a loop, then the remainder. */
+ * tiles in loops, then the remainder. When x is not padded, the tiles
+ * whose windows reach into the padding test their reads; the others
+ * (a loop in the middle) do not. */
 static dlc_lstmt *row_tiles(conv *c, tile *t, bool dw) {
   dlc_lmodule *m = c->L->m;
   int64_t wf = c->OW / c->rw, wr = c->OW % c->rw;
+  int64_t lo, hi; /* interior columns */
+  inside_range(c->Wpd, c->pl, c->KW, c->dw, c->sw, c->OW, &lo, &hi);
+  int64_t t_lo = (lo + c->rw - 1) / c->rw, t_hi = hi >= c->rw ? (hi - c->rw) / c->rw + 1 : 0;
+  t_lo = t_lo > wf ? wf : t_lo;
+  t_hi = t_hi > wf ? wf : t_hi < t_lo ? t_lo : t_hi;
+  int64_t start[3] = {0, t_lo, t_hi}, cnt[3] = {t_lo, t_hi - t_lo, wf - t_hi};
   dlc_lstmt *s = NULL;
   tile u = *t;
-  if (wf) {
-    dlc_lvar *v = wf > 1 ? ivar(c) : NULL;
-    u.ow0 = v ? MUL(VAR(v), INT(c->rw)) : INT(0);
+  for (int part = 0; part < 3; part++) {
+    if (!cnt[part])
+      continue;
+    dlc_lvar *v = cnt[part] > 1 ? ivar(c) : NULL;
+    u.ow0 = MUL(v ? ADD(INT(start[part]), VAR(v)) : INT(start[part]), INT(c->rw));
     u.rw = c->rw;
+    u.guard_cols = part != 1;
     dlc_lstmt *in = dw ? micro_dw(c, &u) : micro(c, &u);
-    dlc_ls_append(&s, v ? loop(c, v, wf, DLC_LOOP_SERIAL, in) : in);
+    dlc_ls_append(&s, v ? loop(c, v, cnt[part], DLC_LOOP_SERIAL, in) : in);
   }
   if (wr) {
     u.ow0 = INT(wf * c->rw);
     u.rw = wr;
+    u.guard_cols = wf * c->rw < lo || c->OW > hi;
     dlc_ls_append(&s, dw ? micro_dw(c, &u) : micro(c, &u));
+  }
+  return s;
+}
+
+/* For each of t->njt output tiles: the tiles of the row. */
+static dlc_lstmt *tiles_of_rows(conv *c, tile *t, bool dw) {
+  tile u = *t;
+  dlc_lvar *v = ivar(c);
+  u.jt = dlc_lx_var(c->L->m, v);
+  return loop(c, v, t->njt, DLC_LOOP_SERIAL, row_tiles(c, &u, dw));
+}
+
+/* The loop over output rows around body(oh): when x is not padded, the
+ * rows whose windows reach into the padding are separate loops whose
+ * tiles test their rows. */
+static dlc_lstmt *rows(conv *c, tile *t, bool dw, dlc_loop_kind kind,
+                       dlc_lstmt *(*body)(conv *, tile *, bool)) {
+  dlc_lmodule *m = c->L->m;
+  int64_t lo, hi;
+  inside_range(c->Hp, c->pt, c->KH, c->dh, c->sh, c->OH, &lo, &hi);
+  int64_t start[3] = {0, lo, hi}, cnt[3] = {lo, hi - lo, c->OH - hi};
+  dlc_lstmt *s = NULL;
+  for (int part = 0; part < 3; part++) {
+    if (!cnt[part])
+      continue;
+    tile u = *t;
+    dlc_lvar *v = ivar(c);
+    u.oh = ADD(INT(start[part]), VAR(v));
+    u.guard_rows = part != 1;
+    dlc_ls_append(&s, loop(c, v, cnt[part], kind, body(c, &u, dw)));
   }
   return s;
 }
@@ -271,18 +340,16 @@ static dlc_lstmt *blocks_rows(conv *c, tile *t, bool dw) {
       continue;
     tile u = *t;
     u.blocks = part ? jr : c->nb;
-    dlc_lvar *vj = cnt > 1 ? ivar(c) : NULL, *voh = ivar(c);
-    u.jt = part ? INT(jf) : vj ? VAR(vj) : INT(0);
-    u.oh = VAR(voh);
-    dlc_lstmt *body = row_tiles(c, &u, dw);
-    bool par_tiles = !part && tiles_parallel;
-    if (par_tiles) {
-      body = loop(c, voh, c->OH, DLC_LOOP_SERIAL, body);
+    u.jt = part ? INT(jf) : INT(0);
+    if (!part && tiles_parallel) {
+      dlc_lvar *vj = ivar(c);
+      u.jt = VAR(vj);
+      dlc_lstmt *body = rows(c, &u, dw, DLC_LOOP_SERIAL, row_tiles);
       dlc_ls_append(&s, loop(c, vj, cnt, DLC_LOOP_PARALLEL, body));
     } else {
-      if (vj)
-        body = loop(c, vj, cnt, DLC_LOOP_SERIAL, body);
-      dlc_ls_append(&s, loop(c, voh, c->OH, DLC_LOOP_PARALLEL, body));
+      /* rows outermost, shared among threads */
+      u.njt = cnt;
+      dlc_ls_append(&s, rows(c, &u, dw, DLC_LOOP_PARALLEL, cnt > 1 ? tiles_of_rows : row_tiles));
     }
   }
   return s;
@@ -320,6 +387,10 @@ void dlc_lower_conv_nchwc(lower *L, const dlc_node *n, dlc_kernel *k, dlc_lstmt 
       .sw = a->stride[1], .dh = a->dilation[0], .dw = a->dilation[1],
       .vec = 64 / (int64_t)dlc_dtype_size(ty->dtype),
   };
+  if (X == L->buf[n->in[0]->id]) { /* not padded by a copy: the tiles test */
+    c.pt = a->pad[0];
+    c.pl = a->pad[1];
+  }
   choose_tile(&c, dw);
   /* input blocks per K block: the most whose weights for one tile fit
    * WBLOCK_BYTES, dividing CB */

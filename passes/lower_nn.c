@@ -152,9 +152,15 @@ static bool has_pad(const dlc_attrs *a) {
   return a->pad[0] || a->pad[1] || a->pad[2] || a->pad[3];
 }
 
+/* A depthwise convolution on channel blocks reads x itself: its border
+ * tiles test their positions (lower_conv_nchwc.c). */
+static bool pads_in_place(const dlc_node *n) {
+  return n->op == DLC_OP_CONV2D_NCHWC && n->attr.groups > 1;
+}
+
 dlc_type dlc_lower_conv_scratch(const dlc_node *n) {
   dlc_type t = {0};
-  if (dlc_ops[n->op].kind != DLC_KIND_CONV || !has_pad(&n->attr))
+  if (dlc_ops[n->op].kind != DLC_KIND_CONV || !has_pad(&n->attr) || pads_in_place(n))
     return t;
   t = n->in[0]->type; /* dims 2 and 3 are H and W, blocked or not */
   t.dims[2] += n->attr.pad[0] + n->attr.pad[2];
@@ -354,7 +360,7 @@ void dlc_lower_conv(lower *L, const dlc_node *n, dlc_kernel *k) {
   dlc_lbuf *X = L->buf[n->in[0]->id], *Wb = L->buf[n->in[1]->id], *Y = L->buf[n->id];
   dlc_lbuf *B = n->nin > 2 ? L->buf[n->in[2]->id] : NULL;
   dlc_lstmt *prologue = NULL;
-  if (has_pad(a)) {
+  if (has_pad(a) && !pads_in_place(n)) {
     DLC_ASSERT(L->scratch);
     dlc_kernel_use(k, L->scratch);
     prologue = pad_copy(L, X, L->scratch, a);

@@ -359,12 +359,17 @@ static const e2e_case cases[] = {
      "output y = (conv2d(x, w, pad=1) * 0.5 + s) * r\n",
      NULL, -1, 1, RM, NULL},
     /* depthwise 5x5 with stride, dilation and uneven padding; 64 channels
-     * in blocks of 16 */
+     * in blocks of 16. Depthwise reads x unpadded: border tiles test their
+     * reads, and a window wider than x leaves no untested tile at all */
     {"nchwc_depthwise",
      "input x : f32[1,64,12,17]\n"
      "weight w : f32[64,1,5,5] = random(seed=1)\n"
-     "output y = conv2d(x, w, stride=[2,1], pad=[1,2,3,0], dilation=[1,2], groups=64)\n",
-     "k0_to_nchwc k1_conv2d_nchwc[w.nchwc] k2_to_nchw",
+     "input x2 : f32[2,16,2,3]\n"
+     "weight w2 : f32[16,1,3,3] = random(seed=2)\n"
+     "output y = conv2d(x, w, stride=[2,1], pad=[1,2,3,0], dilation=[1,2], groups=64)\n"
+     "output z = relu(conv2d(x2, w2, pad=2, groups=16))\n",
+     "k0_to_nchwc k1_conv2d_nchwc[w.nchwc] k2_to_nchw k3_to_nchwc k4_conv2d_nchwc+relu[w2.nchwc] "
+     "k5_to_nchw",
      -1, 1, RM, NULL},
     /* poolings run on the blocks between convolutions; a pooled value that
      * is also an output converts back once */
