@@ -1,6 +1,8 @@
 /* Shared by the lowering files (lower_loops.c: the module, elementwise,
- * matmul, softmax, data movement; lower_nn.c: reductions, normalizations,
- * convolution, pooling). Not used outside passes/. */
+ * matmul, softmax, data movement; lower_gemm.c: the matrix-product tiles;
+ * lower_nn.c: reductions, normalizations, convolution, pooling;
+ * lower_conv_nchwc.c: convolution on channel blocks, layout changes). Not
+ * used outside passes/. */
 #ifndef DLC_LOWER_INTERNAL_H
 #define DLC_LOWER_INTERNAL_H
 
