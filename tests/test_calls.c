@@ -126,6 +126,55 @@ START_TEST(conv2d) {
 }
 END_TEST
 
+START_TEST(layouts) {
+  dlc_node *n = call("to_nchwc(x, block=3)", DLC_OP_TO_NCHWC, "f32[2,1,8,8,3]");
+  ck_assert_int_eq(n->nin, 1);
+  ck_assert_str_eq(n->in[0]->name, "x");
+  ck_assert_int_eq(n->attr.block, 3);
+  n = call("to_nchwc(x, block=1)", DLC_OP_TO_NCHWC, "f32[2,3,8,8,1]");
+  ck_assert_int_eq(n->attr.block, 1);
+  n = call("to_nchw(to_nchwc(x, block=3))", DLC_OP_TO_NCHW, "f32[2,3,8,8]");
+  ck_assert_int_eq(n->nin, 1);
+  ck_assert_int_eq(n->in[0]->op, DLC_OP_TO_NCHWC);
+  ck_assert_int_eq(n->in[0]->attr.block, 3);
+  /* an NCHW input; the defaults of conv2d */
+  n = call("conv2d_nchwc(x, w, block=4)", DLC_OP_CONV2D_NCHWC,
+           "f32[2,1,6,6,4]");
+  ck_assert_int_eq(n->nin, 2);
+  ck_assert_int_eq(n->attr.block, 4);
+  pair_is(n->attr.stride, 1, 1);
+  pad_is(n->attr.pad, 0, 0, 0, 0);
+  pair_is(n->attr.dilation, 1, 1);
+  ck_assert_int_eq(n->attr.groups, 1);
+  pair_is(n->attr.kernel, 3, 3);
+  n = call("conv2d_nchwc(x, w, b, stride=2, pad=1, block=2)",
+           DLC_OP_CONV2D_NCHWC, "f32[2,2,4,4,2]");
+  ck_assert_int_eq(n->nin, 3);
+  ck_assert_str_eq(n->in[2]->name, "b");
+  pair_is(n->attr.stride, 2, 2);
+  pad_is(n->attr.pad, 1, 1, 1, 1);
+  ck_assert_int_eq(n->attr.block, 2);
+  /* a blocked input, and block before the other keywords */
+  n = call("conv2d_nchwc(to_nchwc(x, block=1), w, block=4, pad=[0, 1], "
+           "dilation=[2, 1])",
+           DLC_OP_CONV2D_NCHWC, "f32[2,1,4,8,4]");
+  ck_assert_int_eq(n->in[0]->op, DLC_OP_TO_NCHWC);
+  pad_is(n->attr.pad, 0, 1, 0, 1);
+  pair_is(n->attr.dilation, 2, 1);
+  /* depthwise on blocks of 3 */
+  n = call("conv2d_nchwc(to_nchwc(x, block=3), w3, groups=3, pad=1, block=3)",
+           DLC_OP_CONV2D_NCHWC, "f32[2,1,8,8,3]");
+  ck_assert_int_eq(n->attr.groups, 3);
+  ck_assert_int_eq(n->attr.block, 3);
+  /* back to NCHW after a pooling on blocks */
+  n = call("to_nchw(max_pool2d(conv2d_nchwc(x, w, block=2), kernel=2, "
+           "stride=2))",
+           DLC_OP_TO_NCHW, "f32[2,4,3,3]");
+  ck_assert_int_eq(n->in[0]->op, DLC_OP_MAX_POOL2D);
+  tu_expect_type(n->in[0], "f32[2,2,3,3,2]");
+}
+END_TEST
+
 START_TEST(pools) {
   dlc_node *n = call("max_pool2d(x, kernel=3, stride=2, pad=1)",
                      DLC_OP_MAX_POOL2D, "f32[2,3,4,4]");
@@ -488,6 +537,37 @@ START_TEST(missing_keywords) {
 }
 END_TEST
 
+/* block is required by to_nchwc and conv2d_nchwc and unknown to to_nchw;
+ * a block that does not fit is the shape rule's error. */
+START_TEST(missing_block) {
+  expect(EHEADER
+         "  a = to_nchwc(x)\n"
+         "  b = conv2d_nchwc(x, w, pad=1)\n"
+         "  c = to_nchwc(x, block=2)\n"
+         "  d = to_nchw(x)\n"
+         "  e = to_nchw(x, block=3)\n"
+         "  output y = v\n"
+         "}\n",
+         "t.dsl:4:7: error: missing keyword 'block' for 'to_nchwc'\n"
+         "  a = to_nchwc(x)\n"
+         "      ^\n"
+         "t.dsl:5:7: error: missing keyword 'block' for 'conv2d_nchwc'\n"
+         "  b = conv2d_nchwc(x, w, pad=1)\n"
+         "      ^\n"
+         "t.dsl:6:7: error: to_nchwc: channels 3 are not divisible by block 2: "
+         "f32[1,3,8,8]\n"
+         "  c = to_nchwc(x, block=2)\n"
+         "      ^\n"
+         "t.dsl:7:7: error: to_nchw: input must have rank 5 (N, C/b, H, W, b), "
+         "got f32[1,3,8,8]\n"
+         "  d = to_nchw(x)\n"
+         "      ^\n"
+         "t.dsl:8:18: error: unknown keyword 'block' for 'to_nchw'\n"
+         "  e = to_nchw(x, block=3)\n"
+         "                 ^\n");
+}
+END_TEST
+
 START_TEST(argument_errors) {
   expect(EHEADER
          "  p = conv2d(x)\n"
@@ -630,6 +710,7 @@ static Suite *suite(void) {
   TCase *t = tcase_create("calls");
   tcase_add_checked_fixture(t, setup, teardown);
   tcase_add_test(t, conv2d);
+  tcase_add_test(t, layouts);
   tcase_add_test(t, pools);
   tcase_add_test(t, norms);
   tcase_add_test(t, unary);
@@ -642,6 +723,7 @@ static Suite *suite(void) {
   tcase_add_test(t, every_operator);
   tcase_add_test(t, keyword_errors);
   tcase_add_test(t, missing_keywords);
+  tcase_add_test(t, missing_block);
   tcase_add_test(t, argument_errors);
   tcase_add_test(t, literal_errors);
   tcase_add_test(t, split_errors);

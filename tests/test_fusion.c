@@ -643,6 +643,50 @@ START_TEST(default_pipeline_conv_bn_relu_residual) {
 }
 END_TEST
 
+/* ---- layout: golden text ----
+ * Convolutions with 32 output channels run on blocks of 16; the relu, the
+ * residual add and the pooling between them follow onto the blocks, so the
+ * layout changes only at the edges: one to_nchwc of x, one to_nchw before
+ * the output. dce drops the conversions the sweep made and then cancelled. */
+START_TEST(layout_conv_chain_on_blocks) {
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 4, 1, 16, 8, 8));
+  dlc_node *w1 = tu_weight("w1", tu_ty(DLC_F32, 4, 32, 16, 3, 3), NULL);
+  dlc_node *w2 = tu_weight("w2", tu_ty(DLC_F32, 4, 32, 32, 3, 3), NULL);
+  dlc_node *y1 = tu_op1(DLC_OP_RELU, conv(x, w1, NULL, conv_attrs(1, 1, 1)), NULL);
+  dlc_node *y2 = tu_op2(DLC_OP_ADD, conv(y1, w2, NULL, conv_attrs(1, 1, 1)), y1);
+  dlc_attrs pa = {.kernel = {2, 2}, .stride = {2, 2}};
+  tu_out("out", tu_op1(DLC_OP_MAX_POOL2D, tu_op1(DLC_OP_RELU, y2, NULL), &pa));
+  tu_expect_passes("layout,dce",
+                   "model t {\n"
+                   "  input x : f32[1,16,8,8]\n"
+                   "  weight w1 : f32[32,16,3,3]\n"
+                   "  weight w2 : f32[32,32,3,3]\n"
+                   "  %0 = to_nchwc(x, block=16) : f32[1,1,8,8,16]\n"
+                   "  %1 = conv2d_nchwc(%0, w1, stride=[1,1], pad=[1,1,1,1], dilation=[1,1], "
+                   "groups=1, block=16) : f32[1,2,8,8,16]\n"
+                   "  %2 = relu(%1) : f32[1,2,8,8,16]\n"
+                   "  %3 = conv2d_nchwc(%2, w2, stride=[1,1], pad=[1,1,1,1], dilation=[1,1], "
+                   "groups=1, block=16) : f32[1,2,8,8,16]\n"
+                   "  %4 = add(%3, %2) : f32[1,2,8,8,16]\n"
+                   "  %5 = relu(%4) : f32[1,2,8,8,16]\n"
+                   "  %6 = max_pool2d(%5, kernel=[2,2], stride=[2,2], pad=[0,0,0,0]) "
+                   ": f32[1,2,4,4,16]\n"
+                   "  %7 = to_nchw(%6) : f32[1,32,4,4]\n"
+                   "  output out = %7\n"
+                   "}\n");
+}
+END_TEST
+
+START_TEST(layout_not_when_channels_do_not_block) {
+  /* 12 output channels are neither 16s nor 8s: nothing changes */
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 4, 1, 16, 8, 8));
+  dlc_node *w = tu_weight("w", tu_ty(DLC_F32, 4, 12, 16, 3, 3), NULL);
+  dlc_node *c = conv(x, w, NULL, conv_attrs(1, 1, 1));
+  tu_out("y", tu_op1(DLC_OP_RELU, c, NULL));
+  expect_unchanged("layout");
+}
+END_TEST
+
 /* ==== end to end ========================================================= */
 
 #define R 1e-4, 1e-4 /* f32 after a matrix product (FMA contraction, sum order) */
@@ -873,6 +917,8 @@ int main(void) {
   tcase_add_test(t, fuse_operand_after_both_roots);
   tcase_add_test(t, fuse_constants_created_later);
   tcase_add_test(t, default_pipeline_conv_bn_relu_residual);
+  tcase_add_test(t, layout_conv_chain_on_blocks);
+  tcase_add_test(t, layout_not_when_channels_do_not_block);
   suite_add_tcase(s, t);
   suite_add_tcase(s, e2e_loop_tcase("e2e", e2e_o2, e2e_o0, NCASES));
   return e2e_run_suite(s);

@@ -695,6 +695,233 @@ START_TEST(pool_errors) {
 }
 END_TEST
 
+/* ---- blocked channel layout (NCHWc) ------------------------------------ */
+
+static dlc_attrs blk(int64_t b) { return (dlc_attrs){.block = b}; }
+
+/* conv2d_nchwc attributes: conv()'s with the result's block */
+static dlc_attrs conv_nchwc(int64_t stride, int64_t pad, int64_t groups,
+                            int64_t block) {
+  dlc_attrs a = conv(stride, stride, pad, pad, pad, pad, 1, 1, groups);
+  a.block = block;
+  return a;
+}
+
+START_TEST(layout_conversion_types) {
+  dlc_node *x = tu_in("x", T(F32, 2, 32, 5, 7));
+  dlc_attrs a = blk(16);
+  dlc_node *n = OP(DLC_OP_TO_NCHWC, &a, x);
+  tu_expect_type(n, "f32[2,2,5,7,16]");
+  ck_assert_int_eq(n->attr.block, 16);
+  a = blk(8);
+  tu_expect_type(OP(DLC_OP_TO_NCHWC, &a, x), "f32[2,4,5,7,8]");
+  /* the whole channel count as one block; one channel per block */
+  a = blk(32);
+  tu_expect_type(OP(DLC_OP_TO_NCHWC, &a, x), "f32[2,1,5,7,32]");
+  a = blk(1);
+  tu_expect_type(OP(DLC_OP_TO_NCHWC, &a, x), "f32[2,32,5,7,1]");
+  /* data movement only: any dtype */
+  dlc_node *i = tu_in("i", T(I32, 1, 8, 3, 3));
+  a = blk(4);
+  dlc_node *ib = OP(DLC_OP_TO_NCHWC, &a, i);
+  tu_expect_type(ib, "i32[1,2,3,3,4]");
+  tu_expect_type(OP(DLC_OP_TO_NCHW, NULL, ib), "i32[1,8,3,3]");
+  dlc_node *y = tu_in("y", T(F32, 1, 3, 4, 4, 8));
+  tu_expect_type(OP(DLC_OP_TO_NCHW, NULL, y), "f32[1,24,4,4]");
+  /* a round trip gives the type back */
+  a = blk(16);
+  tu_expect_type(OP(DLC_OP_TO_NCHW, NULL, OP(DLC_OP_TO_NCHWC, &a, x)),
+                 "f32[2,32,5,7]");
+}
+END_TEST
+
+START_TEST(layout_conversion_errors) {
+  dlc_node *x = tu_in("x", T(F32, 2, 32, 5, 7));
+  dlc_node *x3 = tu_in("x3", T(F32, 32, 5, 7));
+  dlc_attrs a = blk(16);
+  ERR(DLC_OP_TO_NCHWC, &a,
+      "to_nchwc: input must have rank 4 (N, C, H, W), got f32[32,5,7]", x3);
+  a = blk(0);
+  ERR(DLC_OP_TO_NCHWC, &a, "to_nchwc: block must be at least 1, got 0", x);
+  a = blk(-8);
+  ERR(DLC_OP_TO_NCHWC, &a, "to_nchwc: block must be at least 1, got -8", x);
+  /* NULL attributes: the block is missing */
+  ERR(DLC_OP_TO_NCHWC, NULL, "to_nchwc: block must be at least 1, got 0", x);
+  a = blk(12);
+  ERR(DLC_OP_TO_NCHWC, &a,
+      "to_nchwc: channels 32 are not divisible by block 12: f32[2,32,5,7]", x);
+  a = blk(64);
+  ERR(DLC_OP_TO_NCHWC, &a,
+      "to_nchwc: channels 32 are not divisible by block 64: f32[2,32,5,7]", x);
+  ERR(DLC_OP_TO_NCHW, NULL,
+      "to_nchw: input must have rank 5 (N, C/b, H, W, b), got f32[2,32,5,7]",
+      x);
+  ERR(DLC_OP_TO_NCHW, NULL,
+      "to_nchw: input must have rank 5 (N, C/b, H, W, b), got f32[32,5,7]",
+      x3);
+}
+END_TEST
+
+START_TEST(conv2d_nchwc_types) {
+  /* 16 input channels, blocked by 8 or plain; 32 output channels */
+  dlc_node *x5 = tu_in("x5", T(F32, 2, 2, 5, 7, 8));
+  dlc_node *x4 = tu_in("x4", T(F32, 2, 16, 5, 7));
+  dlc_node *w = tu_in("w", T(F32, 32, 16, 3, 3));
+  dlc_node *b = tu_in("b", T(F32, 32));
+  dlc_attrs a = conv_nchwc(1, 0, 1, 16);
+  dlc_node *n = OP(DLC_OP_CONV2D_NCHWC, &a, x5, w);
+  tu_expect_type(n, "f32[2,2,3,5,16]");
+  expect_ints(n->attr.kernel, 2, "[3,3]");
+  ck_assert_int_eq(n->attr.block, 16);
+  /* an NCHW input gives the same result */
+  n = OP(DLC_OP_CONV2D_NCHWC, &a, x4, w, b);
+  tu_expect_type(n, "f32[2,2,3,5,16]");
+  ck_assert_int_eq(n->nin, 3);
+  /* the result's block need not be the input's */
+  a = conv_nchwc(1, 0, 1, 8);
+  tu_expect_type(OP(DLC_OP_CONV2D_NCHWC, &a, x5, w, b), "f32[2,4,3,5,8]");
+  /* pad 1 keeps the size; stride 2: (5+2-3)/2+1 = 3, (7+2-3)/2+1 = 4 */
+  a = conv_nchwc(1, 1, 1, 16);
+  tu_expect_type(OP(DLC_OP_CONV2D_NCHWC, &a, x5, w, b), "f32[2,2,5,7,16]");
+  a = conv_nchwc(2, 1, 1, 16);
+  n = OP(DLC_OP_CONV2D_NCHWC, &a, x5, w, b);
+  tu_expect_type(n, "f32[2,2,3,4,16]");
+  expect_ints(n->attr.stride, 2, "[2,2]");
+  expect_ints(n->attr.pad, 4, "[1,1,1,1]");
+  a = conv_nchwc(2, 0, 1, 32);
+  tu_expect_type(OP(DLC_OP_CONV2D_NCHWC, &a, x4, w), "f32[2,1,2,3,32]");
+  /* depthwise: groups = C = M, the input blocked as the result */
+  dlc_node *wd = tu_in("wd", T(F32, 16, 1, 3, 3));
+  dlc_node *bd = tu_in("bd", T(F32, 16));
+  a = conv_nchwc(1, 1, 16, 8);
+  n = OP(DLC_OP_CONV2D_NCHWC, &a, x5, wd, bd);
+  tu_expect_type(n, "f32[2,2,5,7,8]");
+  ck_assert_int_eq(n->attr.groups, 16);
+  /* f64 is a floating-point dtype too */
+  dlc_node *xd = tu_in("xd", T(F64, 1, 1, 4, 4, 4));
+  dlc_node *wf = tu_in("wf", T(F64, 4, 4, 1, 1));
+  a = conv_nchwc(1, 0, 1, 2);
+  tu_expect_type(OP(DLC_OP_CONV2D_NCHWC, &a, xd, wf), "f64[1,2,4,4,2]");
+}
+END_TEST
+
+START_TEST(conv2d_nchwc_errors) {
+  dlc_node *x = tu_in("x", T(F32, 1, 16, 8, 8));
+  dlc_node *x5 = tu_in("x5", T(F32, 1, 2, 8, 8, 8));
+  dlc_node *x3 = tu_in("x3", T(F32, 16, 8, 8));
+  dlc_node *w = tu_in("w", T(F32, 32, 16, 3, 3));
+  dlc_node *w12 = tu_in("w12", T(F32, 12, 16, 3, 3));
+  dlc_node *wg = tu_in("wg", T(F32, 32, 8, 3, 3));
+  dlc_node *wd = tu_in("wd", T(F32, 16, 1, 3, 3));
+  dlc_attrs a = conv_nchwc(1, 0, 1, 0);
+  ERR(DLC_OP_CONV2D_NCHWC, &a,
+      "conv2d_nchwc: block must be at least 1, got 0", x, w);
+  /* conv2d's attributes, no block */
+  a = conv1();
+  ERR(DLC_OP_CONV2D_NCHWC, &a,
+      "conv2d_nchwc: block must be at least 1, got 0", x5, w);
+  a = conv_nchwc(1, 0, 1, 8);
+  ERR(DLC_OP_CONV2D_NCHWC, &a,
+      "conv2d_nchwc: output channels 12 are not divisible by block 8", x, w12);
+  a = conv_nchwc(1, 0, 1, 64);
+  ERR(DLC_OP_CONV2D_NCHWC, &a,
+      "conv2d_nchwc: output channels 32 are not divisible by block 64", x5, w);
+  /* grouped but not depthwise */
+  a = conv_nchwc(1, 0, 2, 16);
+  ERR(DLC_OP_CONV2D_NCHWC, &a,
+      "conv2d_nchwc: groups must be 1, or the channel count with the input's "
+      "block equal to the result's (depthwise); got groups 2, input "
+      "f32[1,16,8,8], block 16",
+      x, wg);
+  /* depthwise, but the input's block is 8 and the result's 16 */
+  a = conv_nchwc(1, 1, 16, 16);
+  ERR(DLC_OP_CONV2D_NCHWC, &a,
+      "conv2d_nchwc: groups must be 1, or the channel count with the input's "
+      "block equal to the result's (depthwise); got groups 16, input "
+      "f32[1,2,8,8,8], block 16",
+      x5, wd);
+  /* depthwise on an NCHW input (a block of 1) */
+  ERR(DLC_OP_CONV2D_NCHWC, &a,
+      "conv2d_nchwc: groups must be 1, or the channel count with the input's "
+      "block equal to the result's (depthwise); got groups 16, input "
+      "f32[1,16,8,8], block 16",
+      x, wd);
+  a = conv_nchwc(1, 0, 1, 16);
+  ERR(DLC_OP_CONV2D_NCHWC, &a,
+      "conv2d_nchwc: input must have rank 4 (N, C, H, W) or 5 (N, C/b, H, W, "
+      "b), got f32[16,8,8]",
+      x3, w);
+  /* conv2d itself takes no blocked input */
+  a = conv1();
+  ERR(DLC_OP_CONV2D, &a,
+      "conv2d: input must have rank 4 (N, C, H, W), got f32[1,2,8,8,8]", x5, w);
+  /* the channels of a blocked input are C/b * b */
+  dlc_node *w8 = tu_in("w8", T(F32, 16, 8, 3, 3));
+  a = conv_nchwc(1, 0, 1, 16);
+  ERR(DLC_OP_CONV2D_NCHWC, &a,
+      "conv2d_nchwc: weight f32[16,8,3,3] has 8 input channels per group, but "
+      "input f32[1,2,8,8,8] with groups 1 needs 16",
+      x5, w8);
+}
+END_TEST
+
+START_TEST(pool_on_blocks) {
+  /* a rank-5 input pools H and W and keeps its blocks */
+  dlc_node *x = tu_in("x", T(F32, 1, 2, 4, 4, 8));
+  dlc_attrs a = pool(2, 2, 2, 2, 0, 0, 0, 0);
+  dlc_node *n = OP(DLC_OP_MAX_POOL2D, &a, x);
+  tu_expect_type(n, "f32[1,2,2,2,8]");
+  expect_ints(n->attr.kernel, 2, "[2,2]");
+  a = pool(3, 3, 1, 1, 1, 1, 1, 1);
+  tu_expect_type(OP(DLC_OP_AVG_POOL2D, &a, x), "f32[1,2,4,4,8]");
+  dlc_node *i = tu_in("i", T(I32, 2, 1, 5, 3, 16));
+  a = pool(2, 3, 2, 1, 0, 0, 0, 0);
+  tu_expect_type(OP(DLC_OP_MAX_POOL2D, &a, i), "i32[2,1,2,1,16]");
+  a = pool(5, 2, 1, 1, 0, 0, 0, 0);
+  ERR(DLC_OP_MAX_POOL2D, &a,
+      "max_pool2d: the window 5x2 is larger than the padded input 4x4: "
+      "f32[1,2,4,4,8]",
+      x);
+  dlc_node *x6 = tu_in("x6", T(F32, 1, 2, 4, 4, 8, 1));
+  a = pool(2, 2, 1, 1, 0, 0, 0, 0);
+  ERR(DLC_OP_AVG_POOL2D, &a,
+      "avg_pool2d: input must have rank 4 (N, C, H, W) or 5 (N, C/b, H, W, b), "
+      "got f32[1,2,4,4,8,1]",
+      x6);
+}
+END_TEST
+
+START_TEST(blocked_graph_verifies) {
+  /* the verifier re-runs the rules on a blocked chain */
+  float z[32 * 16 * 9] = {0};
+  dlc_node *x = tu_in("x", T(F32, 1, 16, 8, 8));
+  dlc_type wt = T(F32, 32, 16, 3, 3);
+  dlc_node *w = dlc_graph_add_weight(tu_fx.g, "w", &wt, z, dlc_noloc());
+  dlc_type dt = T(F32, 32, 1, 3, 3);
+  dlc_node *wd = dlc_graph_add_weight(tu_fx.g, "wd", &dt, z, dlc_noloc());
+  dlc_attrs ba = blk(16);
+  dlc_node *xb = OP(DLC_OP_TO_NCHWC, &ba, x);
+  dlc_attrs ca = conv_nchwc(1, 1, 1, 16);
+  dlc_node *c = OP(DLC_OP_CONV2D_NCHWC, &ca, xb, w);
+  dlc_node *r = OP(DLC_OP_RELU, NULL, c);
+  dlc_attrs da = conv_nchwc(2, 1, 32, 16);
+  dlc_node *dw = OP(DLC_OP_CONV2D_NCHWC, &da, r, wd);
+  dlc_attrs pa = pool(2, 2, 2, 2, 0, 0, 0, 0);
+  dlc_node *mp = OP(DLC_OP_MAX_POOL2D, &pa, dw);
+  dlc_node *y = OP(DLC_OP_TO_NCHW, NULL, mp);
+  tu_expect_type(xb, "f32[1,1,8,8,16]");
+  tu_expect_type(c, "f32[1,2,8,8,16]");
+  tu_expect_type(dw, "f32[1,2,4,4,16]");
+  tu_expect_type(mp, "f32[1,2,2,2,16]");
+  tu_expect_type(y, "f32[1,32,2,2]");
+  dlc_graph_add_output(tu_fx.g, "y", y, dlc_noloc());
+  ck_assert_int_eq(dlc_graph_verify(tu_fx.g, tu_fx.sink.d), DLC_OK);
+  ck_assert_str_eq(tu_sink_text(&tu_fx.sink), "");
+  ck_assert_int_eq(xb->attr.block, 16);
+  ck_assert_int_eq(dw->attr.block, 16);
+}
+END_TEST
+
 /* ---- reshape family ---------------------------------------------------- */
 
 START_TEST(flatten_types) {
@@ -1209,6 +1436,16 @@ static Suite *suite(void) {
   tcase_add_test(t, conv2d_shape_errors);
   tcase_add_test(t, pool_types);
   tcase_add_test(t, pool_errors);
+  suite_add_tcase(s, t);
+
+  t = tcase_create("layout");
+  tcase_add_checked_fixture(t, tu_fx_setup, tu_fx_teardown);
+  tcase_add_test(t, layout_conversion_types);
+  tcase_add_test(t, layout_conversion_errors);
+  tcase_add_test(t, conv2d_nchwc_types);
+  tcase_add_test(t, conv2d_nchwc_errors);
+  tcase_add_test(t, pool_on_blocks);
+  tcase_add_test(t, blocked_graph_verifies);
   suite_add_tcase(s, t);
 
   t = tcase_create("movement");
