@@ -327,49 +327,60 @@ static dlc_lstmt *rows(conv *c, tile *t, bool dw, dlc_loop_kind kind,
   return s;
 }
 
-/* Over output blocks (tiles of nb, then the remainder) and rows; threads
- * share the tiles when there are at least 4 of them, else the rows. */
-static dlc_lstmt *blocks_rows(conv *c, tile *t, bool dw) {
+/* The K blocks around inner (kb input blocks each, kb dividing CB; one
+ * block of all CB when kb is 0); t gets each block's start, length and
+ * whether it is the first or the last. */
+static dlc_lstmt *kblocks(conv *c, tile *t, int64_t kb, bool dw,
+                          dlc_lstmt *(*inner)(conv *, tile *, bool)) {
   dlc_lmodule *m = c->L->m;
+  tile u = *t;
+  int64_t nk = kb ? c->CB / kb : 1;
+  u.kbn = kb ? kb : c->CB;
+  if (nk == 1) {
+    u.icb0 = INT(0);
+    u.first = u.last = dlc_lx_const(m, DLC_BOOL, 1);
+    return inner(c, &u, dw);
+  }
+  dlc_lvar *v = ivar(c);
+  u.icb0 = MUL(VAR(v), INT(kb));
+  u.first = dlc_lx_cmp(m, DLC_LX_EQ, VAR(v), INT(0));
+  u.last = dlc_lx_cmp(m, DLC_LX_EQ, VAR(v), INT(nk - 1));
+  return loop(c, v, nk, DLC_LOOP_SERIAL, inner(c, &u, dw));
+}
+
+/* every row of the tile's output blocks, one K block */
+static dlc_lstmt *rows_serial(conv *c, tile *t, bool dw) {
+  return rows(c, t, dw, DLC_LOOP_SERIAL, row_tiles);
+}
+
+/* Over output blocks (tiles of nb, then the remainder) and rows. With at
+ * least 4 tiles of output blocks, threads share the tiles (one parallel
+ * loop per convolution), and each tile goes over K in blocks whose weights
+ * stay in cache while every row reads them; the partial sums wait in y.
+ * Otherwise threads share the rows, and each tile sums all of K at once. */
+static dlc_lstmt *blocks_rows(conv *c, bool dw) {
   int64_t jf = c->MB / c->nb, jr = c->MB % c->nb;
-  bool tiles_parallel = jf >= 4;
+  bool tiles_parallel = jf >= 4 && !dw;
   dlc_lstmt *s = NULL;
   for (int part = 0; part < 2; part++) {
     int64_t cnt = part ? (jr ? 1 : 0) : jf;
     if (!cnt)
       continue;
-    tile u = *t;
-    u.blocks = part ? jr : c->nb;
-    u.jt = part ? INT(jf) : INT(0);
+    tile u = {.blocks = part ? jr : c->nb, .jt = dlc_lx_int(c->L->m, part ? jf : 0)};
     if (!part && tiles_parallel) {
       dlc_lvar *vj = ivar(c);
-      u.jt = VAR(vj);
-      dlc_lstmt *body = rows(c, &u, dw, DLC_LOOP_SERIAL, row_tiles);
-      dlc_ls_append(&s, loop(c, vj, cnt, DLC_LOOP_PARALLEL, body));
+      u.jt = dlc_lx_var(c->L->m, vj);
+      dlc_ls_append(&s, loop(c, vj, cnt, DLC_LOOP_PARALLEL, kblocks(c, &u, c->kb, dw, rows_serial)));
     } else {
-      /* rows outermost, shared among threads */
+      /* rows outermost, shared among threads; all of K in one block */
+      u.icb0 = dlc_lx_int(c->L->m, 0);
+      u.first = u.last = dlc_lx_const(c->L->m, DLC_BOOL, 1);
+      u.kbn = c->CB;
       u.njt = cnt;
       dlc_ls_append(&s, rows(c, &u, dw, DLC_LOOP_PARALLEL, cnt > 1 ? tiles_of_rows : row_tiles));
     }
   }
   return s;
-}
-
-/* The K blocks: whole blocks of kb input blocks in a loop (kb divides CB). */
-static dlc_lstmt *kblocks(conv *c, bool dw) {
-  dlc_lmodule *m = c->L->m;
-  tile t = {.kbn = c->kb};
-  int64_t nk = dw ? 1 : c->CB / c->kb;
-  if (nk == 1) {
-    t.icb0 = INT(0);
-    t.first = t.last = dlc_lx_const(m, DLC_BOOL, 1);
-    return blocks_rows(c, &t, dw);
-  }
-  dlc_lvar *v = ivar(c);
-  t.icb0 = MUL(VAR(v), INT(c->kb));
-  t.first = dlc_lx_cmp(m, DLC_LX_EQ, VAR(v), INT(0));
-  t.last = dlc_lx_cmp(m, DLC_LX_EQ, VAR(v), INT(nk - 1));
-  return loop(c, v, nk, DLC_LOOP_SERIAL, blocks_rows(c, &t, dw));
 }
 
 void dlc_lower_conv_nchwc(lower *L, const dlc_node *n, dlc_kernel *k, dlc_lstmt *prologue,
@@ -407,7 +418,7 @@ void dlc_lower_conv_nchwc(lower *L, const dlc_node *n, dlc_kernel *k, dlc_lstmt 
   int64_t N = tx->dims[0];
   dlc_lvar *vn = N > 1 ? ivar(&c) : NULL;
   c.vn = vn ? VAR(vn) : INT(0);
-  dlc_lstmt *body = kblocks(&c, dw);
+  dlc_lstmt *body = blocks_rows(&c, dw);
   dlc_ls_append(&prologue, vn ? loop(&c, vn, N, DLC_LOOP_SERIAL, body) : body);
   k->body = prologue;
 }

@@ -348,9 +348,9 @@ static const e2e_case cases[] = {
      "k0_conv2d_nchwc+clip[w1.nchwc] k1_conv2d_nchwc+clip[wd.nchwc] "
      "k2_conv2d_nchwc[wp.nchwc] k3_to_nchw",
      -1, 1, RM, NULL},
-    /* 128 input channels in K blocks (partial sums wait in y), a
-     * remainder tile of output blocks (48 = 3 blocks) and of pixels (13
-     * wide), an operand broadcast over channels and scalars in the chain */
+    /* 128 input channels (one K block: threads share the rows), a
+     * remainder tile of pixels (13 wide), an operand broadcast over
+     * channels and scalars in the chain */
     {"nchwc_kblocks",
      "input x : f32[1,128,7,13]\n"
      "input r : f32[1,48,7,13]\n"
@@ -358,6 +358,16 @@ static const e2e_case cases[] = {
      "weight s : f32[1,1,7,13] = random(seed=2)\n"
      "output y = (conv2d(x, w, pad=1) * 0.5 + s) * r\n",
      NULL, -1, 1, RM, NULL},
+    /* 17 output blocks: 5 tiles of 3 shared among threads, each over K in
+     * two blocks (partial sums wait in y), then a tile of 2 blocks whose
+     * rows are shared */
+    {"nchwc_tiles_kblocks",
+     "input x : f32[1,128,5,6]\n"
+     "weight w : f32[272,128,3,3] = random(seed=1, scale=0.05)\n"
+     "weight b : f32[272] = random(seed=2)\n"
+     "output y = relu(conv2d(x, w, b, pad=1)) + 1\n",
+     "k0_to_nchwc k1_conv2d_nchwc+relu+add[w.nchwc] k2_to_nchw",
+     -1, 1, RM, NULL},
     /* depthwise 5x5 with stride, dilation and uneven padding; 64 channels
      * in blocks of 16. Depthwise reads x unpadded: border tiles test their
      * reads, and a window wider than x leaves no untested tile at all */
