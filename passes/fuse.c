@@ -42,10 +42,12 @@ static bool conv_operand_ok(const dlc_type *t, const dlc_type *out) {
   return (h == 1 && w == 1) || (h == out->dims[2] && w == out->dims[3]);
 }
 
-static bool can_follow(const dlc_node *root, const dlc_node *cur, const dlc_node *next,
-                       const int *pos) {
-  if (!elementwise(next) || !dlc_type_equal(&next->type, &root->type) ||
-      next->fused_into)
+/* Whether node next can join the chain of root, whose members so far are
+ * marked (fused_into == root, or root itself): elementwise over root's
+ * shape, and every operand a member or a value that exists before the
+ * chain's kernel runs (inputs and constants always do). */
+static bool can_follow(const dlc_node *root, const dlc_node *next, const int *pos) {
+  if (!elementwise(next) || !dlc_type_equal(&next->type, &root->type) || next->fused_into)
     return false;
   /* products and convolutions accumulate in the chain's buffer */
   if ((is_gemm(root) || dlc_ops[root->op].kind == DLC_KIND_CONV) &&
@@ -53,10 +55,8 @@ static bool can_follow(const dlc_node *root, const dlc_node *cur, const dlc_node
     return false;
   for (int i = 0; i < next->nin; i++) {
     const dlc_node *o = next->in[i];
-    if (o == cur)
+    if (o == root || o->fused_into == root)
       continue;
-    /* other operands must exist before the chain's kernel runs (inputs
-     * and constants always do) */
     if (pos[o->id] > pos[root->id] && dlc_ops[o->op].kind != DLC_KIND_SOURCE)
       return false;
     if (is_gemm(root) && root->op == DLC_OP_CONV2D && !conv_operand_ok(&o->type, &root->type))
@@ -67,38 +67,84 @@ static bool can_follow(const dlc_node *root, const dlc_node *cur, const dlc_node
   return true;
 }
 
+/* The size of a member's value as an expression tree: a member read twice
+ * is computed twice, so a chain that squares its value over and over
+ * would grow exponentially; chains stop at this many operations. */
+#define MAX_CHAIN_EXPR 256
+
+typedef struct chain {
+  dlc_node **m; /* root, then members in graph order */
+  int n, cap;
+  int *size;    /* by node id: expression size of a member */
+} chain;
+
+static bool member(const chain *c, const dlc_node *x) {
+  for (int i = 0; i < c->n; i++)
+    if (c->m[i] == x)
+      return true;
+  return false;
+}
+
+/* Every member but the last is read only by members (its value is never
+ * stored): the count of its uses inside the chain is all of them. */
+static bool closed(const chain *c, const int *uses) {
+  for (int i = 0; i < c->n - 1; i++) {
+    int inside = 0;
+    for (int j = i + 1; j < c->n; j++)
+      for (int k = 0; k < c->m[j]->nin; k++)
+        inside += c->m[j]->in[k] == c->m[i];
+    if (inside != uses[c->m[i]->id])
+      return false;
+  }
+  return true;
+}
+
 dlc_status dlc_pass_fuse(dlc_graph *g, dlc_diag *d) {
   (void)d;
   size_t n = (size_t)g->next_id + 1;
   int *uses = dlc_xcalloc(n, sizeof *uses), *pos = dlc_xcalloc(n, sizeof *pos);
-  dlc_node **reader = dlc_xcalloc(n, sizeof *reader); /* the only reading node */
+  chain c = {.size = dlc_xcalloc(n, sizeof(int))};
   dlc_graph_count_uses(g, uses);
   for (int i = 0; i < g->nnodes; i++) {
-    dlc_node *x = g->nodes[i];
-    x->fused_into = NULL;
-    pos[x->id] = i;
-    for (int j = 0; j < x->nin; j++)
-      reader[x->in[j]->id] = x;
+    g->nodes[i]->fused_into = NULL;
+    pos[g->nodes[i]->id] = i;
   }
   for (int i = 0; i < g->nnodes; i++) {
     dlc_node *root = g->nodes[i];
     if (root->fused_into || !can_root(root))
       continue;
-    dlc_node *cur = root;
-    for (;;) {
-      dlc_node *next = reader[cur->id];
-      /* one reader, though it may read cur more than once; no output */
-      int times = 0;
-      for (int j = 0; next && j < next->nin; j++)
-        times += next->in[j] == cur;
-      if (!next || uses[cur->id] != times || !can_follow(root, cur, next, pos))
+    c.n = 0;
+    DLC_PUSH(c.m, c.n, c.cap, root);
+    c.size[root->id] = 1;
+    /* grow: the first later node in graph order that reads a member and
+     * can follow, until none can */
+    for (int j = i + 1; j < g->nnodes; j++) {
+      dlc_node *x = g->nodes[j];
+      bool reads = false;
+      int size = 1;
+      for (int k = 0; k < x->nin; k++)
+        if (member(&c, x->in[k])) {
+          reads = true;
+          size += c.size[x->in[k]->id];
+        } else {
+          size++;
+        }
+      if (!reads)
+        continue;
+      if (!can_follow(root, x, pos) || size > MAX_CHAIN_EXPR)
         break;
-      next->fused_into = root;
-      cur = next;
+      x->fused_into = root;
+      c.size[x->id] = size;
+      DLC_PUSH(c.m, c.n, c.cap, x);
     }
+    /* then drop members from the end until no value but the last is
+     * needed outside */
+    while (c.n > 1 && !closed(&c, uses))
+      c.m[--c.n]->fused_into = NULL;
   }
+  free(c.m);
+  free(c.size);
   free(uses);
   free(pos);
-  free(reader);
   return DLC_OK;
 }

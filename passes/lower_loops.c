@@ -237,22 +237,29 @@ static dlc_kernel *kernel_for(lower *L, const dlc_node *n, int seq) {
 }
 
 /* v, the root's value at one element, through the fused chain; other
- * operands are read at index(ctx, their type). */
+ * operands are read at index(ctx, their type). A chain member may read
+ * the root or any member before it (fuse.c): each value is an expression
+ * the later ones use. */
 dlc_lexpr *dlc_lower_chain(lower *L, dlc_lexpr *v,
                            dlc_lexpr *(*index)(void *ctx, const dlc_type *t), void *ctx) {
-  const dlc_node *prev = NULL;
+  dlc_lexpr **val = dlc_arena_alloc(L->m->arena, sizeof *val * (size_t)(L->nchain + 1));
   for (int c = 0; c < L->nchain; c++) {
     const dlc_node *x = L->chain[c];
     dlc_lexpr *ops[3] = {0};
     for (int i = 0; i < x->nin; i++) {
       const dlc_node *o = x->in[i];
-      bool chained = prev ? o == prev : same_chain(o, x);
-      ops[i] = chained ? v : dlc_lx_load(L->m, L->buf[o->id], index(ctx, &o->type));
+      if (!same_chain(o, x)) {
+        ops[i] = dlc_lx_load(L->m, L->buf[o->id], index(ctx, &o->type));
+        continue;
+      }
+      ops[i] = v; /* the root, unless a member before x */
+      for (int j = 0; j < c; j++)
+        if (L->chain[j] == o)
+          ops[i] = val[j];
     }
-    v = dlc_lower_scalar_op(L, x, ops);
-    prev = x;
+    val[c] = dlc_lower_scalar_op(L, x, ops);
   }
-  return v;
+  return L->nchain ? val[L->nchain - 1] : v;
 }
 
 int64_t dlc_lower_prod(const int64_t *dims, int from, int to) {

@@ -312,9 +312,9 @@ START_TEST(fuse_matmul_bias_relu) {
 }
 END_TEST
 
-START_TEST(fuse_stops_at_two_readers) {
-  /* a = mm + b is read by relu and exp: the chain ends at a. relu(a) cannot
-   * take mul, whose other operand exp(a) comes after it; exp(a) can. */
+START_TEST(fuse_follows_two_readers_that_meet) {
+  /* a = mm + b is read by relu and exp, and both meet in mul: the whole
+   * diamond is the matrix product's epilogue (a is used twice there) */
   dlc_node *x = tu_in("x", tu_ty(DLC_F32, 2, 4, 8));
   dlc_node *w = tu_weight("w", tu_ty(DLC_F32, 2, 8, 5), NULL);
   dlc_node *b = tu_weight("b", tu_ty(DLC_F32, 1, 5), NULL);
@@ -327,10 +327,34 @@ START_TEST(fuse_stops_at_two_readers) {
                            "  weight b : f32[5]\n"
                            "  %0 = matmul(x, w) : f32[4,5]\n"
                            "  %1 = add(%0, b) : f32[4,5]  ; fused into %0\n"
+                           "  %2 = relu(%1) : f32[4,5]  ; fused into %0\n"
+                           "  %3 = exp(%1) : f32[4,5]  ; fused into %0\n"
+                           "  %4 = mul(%2, %3) : f32[4,5]  ; fused into %0\n"
+                           "  output y = %4\n"
+                           "}\n");
+}
+END_TEST
+
+START_TEST(fuse_stops_at_two_readers_that_do_not_meet) {
+  /* relu(a) and exp(a) are both outputs: only one value can be the
+   * chain's, so the chain ends at a; exp(a) starts its own */
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 2, 4, 8));
+  dlc_node *w = tu_weight("w", tu_ty(DLC_F32, 2, 8, 5), NULL);
+  dlc_node *b = tu_weight("b", tu_ty(DLC_F32, 1, 5), NULL);
+  dlc_node *a = tu_op2(DLC_OP_ADD, tu_op2(DLC_OP_MATMUL, x, w), b);
+  tu_out("r", tu_op1(DLC_OP_RELU, a, NULL));
+  tu_out("e", tu_op1(DLC_OP_NEG, tu_op1(DLC_OP_EXP, a, NULL), NULL));
+  tu_expect_passes("fuse", "model t {\n"
+                           "  input x : f32[4,8]\n"
+                           "  weight w : f32[8,5]\n"
+                           "  weight b : f32[5]\n"
+                           "  %0 = matmul(x, w) : f32[4,5]\n"
+                           "  %1 = add(%0, b) : f32[4,5]  ; fused into %0\n"
                            "  %2 = relu(%1) : f32[4,5]\n"
                            "  %3 = exp(%1) : f32[4,5]\n"
-                           "  %4 = mul(%2, %3) : f32[4,5]  ; fused into %3\n"
-                           "  output y = %4\n"
+                           "  %4 = neg(%3) : f32[4,5]  ; fused into %3\n"
+                           "  output r = %2\n"
+                           "  output e = %4\n"
                            "}\n");
 }
 END_TEST
@@ -711,12 +735,13 @@ static const e2e_case cases[] = {
      "weight b : f32[65] = random(seed=2)\noutput y = relu(x @ w + b) + r",
      "k0_matmul+add+relu+add", -1, 1, R, NULL},
     {"mm_silu",
-     /* h * sigmoid(h): h has two readers, so the chain ends at h and
-      * sigmoid starts one that takes the mul */
+     /* h * sigmoid(h): h has two readers, which meet in the mul, so all
+      * of it is the product's epilogue; GELU written out (erf form) is too */
      "input x : f32[9,20]\nweight w : f32[20,50] = random(seed=1)\nweight b : f32[50] = random(seed=2)\n"
-     "weight w2 : f32[20,50] = random(seed=3)\n"
-     "h = x @ w + b\noutput y = h * sigmoid(h)\noutput z = silu(x @ w2)",
-     "k0_matmul+add k1_sigmoid+mul k2_matmul+silu", -3, 3, R, NULL},
+     "weight w2 : f32[20,50] = random(seed=3)\nweight w3 : f32[20,50] = random(seed=4)\n"
+     "h = x @ w + b\noutput y = h * sigmoid(h)\noutput z = silu(x @ w2)\n"
+     "g = x @ w3\noutput u = g * (erf(g / 1.4142135) + 1) * 0.5",
+     "k0_matmul+add+sigmoid+mul k1_matmul+silu k2_matmul+div+erf+add+mul+mul", -3, 3, R, NULL},
     {"mm_clip_where",
      "input x : f32[17,8]\ninput w : f32[8,97]\ninput w2 : f32[8,97]\ninput w3 : f32[8,97]\n"
      "input mask : bool[17,97]\nweight two : f32[] = 2\nweight one : f32[] = 1\nweight zero : f32[] = 0\n"
@@ -837,6 +862,14 @@ static const e2e_case cases[] = {
      "output c = relu(conv2d(x, wi))",
      "k0_conv2d+relu k1_conv2d+relu+add k2_conv2d+relu", -1, 1, R, "fold,cse,fold_bn,dce,fuse"},
     /* ---- elementwise chains: flat (same shapes) and nested (broadcast) ---- */
+    /* each square reads the value before it twice: as expressions the
+     * chain doubles every step, so it stops at MAX_CHAIN_EXPR operations
+     * (256: at the ninth square) and the next chain starts */
+    {"ew_squares",
+     "input x : f32[3,70]\n"
+     "a1 = x * x\na2 = a1 * a1\na3 = a2 * a2\na4 = a3 * a3\na5 = a4 * a4\n"
+     "a6 = a5 * a5\na7 = a6 * a6\na8 = a7 * a7\na9 = a8 * a8\noutput y = a9 * a9 + x",
+     "k0_mul+mul+mul+mul+mul+mul+mul+mul k1_mul+mul+add", -1.2, 1.2, R, NULL},
     {"ew_flat",
      "input a1 : f32[1]\ninput b1 : f32[1]\ninput a15 : f32[15]\ninput b15 : f32[15]\n"
      "input a16 : f32[16]\ninput b16 : f32[16]\ninput a17 : f32[17]\ninput b17 : f32[17]\n"
@@ -905,7 +938,8 @@ int main(void) {
   tcase_add_test(t, fold_bn_values_groups2_bias);
   tcase_add_test(t, fold_bn_values_two_in_a_row);
   tcase_add_test(t, fuse_matmul_bias_relu);
-  tcase_add_test(t, fuse_stops_at_two_readers);
+  tcase_add_test(t, fuse_follows_two_readers_that_meet);
+  tcase_add_test(t, fuse_stops_at_two_readers_that_do_not_meet);
   tcase_add_test(t, fuse_stops_at_an_output_that_is_read);
   tcase_add_test(t, fuse_stops_at_an_operand_defined_later);
   tcase_add_test(t, fuse_stops_at_a_shape_change);
