@@ -1,11 +1,15 @@
-/* Fusion: an elementwise operator that is the only reader of the value
- * before it joins that value's kernel. A chain starts at a matrix product,
- * a convolution done as one, or an elementwise operator, and grows while the
- * next operator is elementwise over the same shape and its other operands
- * already exist when the chain starts (so bias, activation and a residual
- * add become the epilogue of a convolution's tiles). Fused nodes keep their
- * place in the graph and point at the chain's first node (fused_into);
- * lowering emits one kernel per chain, which stores only the last value. */
+/* Fusion: elementwise operators join the kernel of the value they read. A
+ * chain starts at a matrix product, a convolution, or an elementwise
+ * operator, and grows by the next operator in graph order that reads one
+ * of its values, while that operator is elementwise over the same shape and
+ * its other operands already exist when the chain starts (so bias,
+ * activation and a residual add become the epilogue of a convolution's
+ * tiles). A value may have several readers in the chain (h * sigmoid(h),
+ * GELU written out); at the end, every value but the last must be read only
+ * inside the chain, else members are dropped from the end. Fused nodes keep
+ * their place in the graph and point at the chain's first node
+ * (fused_into); lowering emits one kernel per chain, which stores only the
+ * last value. */
 #include "passes.h"
 
 #include <stdlib.h>
