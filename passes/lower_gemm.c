@@ -357,6 +357,19 @@ static dlc_lstmt *cf_mblocks(dlc_gemm *G, tile *t) {
   return s;
 }
 
+/* When A is small (its rows in one block, packed A within L2): column
+ * tiles outermost (shared among threads), then K blocks, then rows, so a
+ * column of C tiles stays in cache across the K blocks instead of going
+ * to memory and back once per block. */
+#define SMALL_A_BYTES ((int64_t)512 * 1024)
+
+static bool small_a(const dlc_gemm *G) {
+  int64_t bytes = G->M * G->K * (int64_t)dlc_dtype_size(G->C->type.dtype);
+  return G->M <= MR * MC_TILES && bytes <= SMALL_A_BYTES;
+}
+
+static dlc_lstmt *sa_kblocks(dlc_gemm *G, tile *t) { return kblocks(G, t, cf_panel); }
+
 /* Row tiles first (too few column tiles to share): for K blocks, for row
  * tiles (shared among threads), for column tiles: the micro-kernel. The
  * block of packed B stays in cache while every row tile passes over it. */
@@ -462,7 +475,12 @@ dlc_lstmt *dlc_lower_gemm(dlc_gemm *G, dlc_kernel *k, bool parallel) {
   dlc_kernel_use(k, G->B);
   tile t = {0};
   G->par = parallel ? DLC_LOOP_PARALLEL : DLC_LOOP_SERIAL;
-  if (dlc_gemm_cols_first(G->M, G->N))
+  if (dlc_gemm_cols_first(G->M, G->N) && small_a(G)) {
+    t.it0 = INT(0);
+    t.nit = G->M / MR;
+    t.rem_rows = G->M % MR != 0;
+    dlc_ls_append(&pack, split(G, &t, false, G->par, sa_kblocks));
+  } else if (dlc_gemm_cols_first(G->M, G->N))
     dlc_ls_append(&pack, kblocks(G, &t, cf_mblocks));
   else
     dlc_ls_append(&pack, kblocks(G, &t, rf_rows));
