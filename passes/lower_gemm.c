@@ -252,13 +252,30 @@ static dlc_lstmt *kblocks(dlc_gemm *G, tile *t, inner_fn inner) {
     t->first = BOOL(1);
     t->last = BOOL(rem == 0);
     dlc_ls_append(&s, inner(G, t));
-  } else if (full) {
+  } else if (full && (rem || !G->epilogue)) {
     dlc_lvar *v = ivar(G);
     t->k0 = MUL(VAR(v), INT(KC));
     t->ks = KC;
     t->first = dlc_lx_cmp(m, DLC_LX_EQ, VAR(v), INT(0));
     t->last = rem ? BOOL(0) : dlc_lx_cmp(m, DLC_LX_EQ, VAR(v), INT(full - 1));
     dlc_ls_append(&s, dlc_ls_loop(m, v, full, DLC_LOOP_SERIAL, inner(G, t)));
+  } else if (full) {
+    /* with an epilogue (a fused chain: GELU, say), the last block is its
+     * own copy of the loops, so that the epilogue is computed once rather
+     * than at every block and then dropped */
+    dlc_lvar *v = full > 2 ? ivar(G) : NULL;
+    t->k0 = v ? MUL(VAR(v), INT(KC)) : INT(0);
+    t->ks = KC;
+    t->first = v ? dlc_lx_cmp(m, DLC_LX_EQ, VAR(v), INT(0)) : BOOL(1);
+    t->last = BOOL(0);
+    dlc_lstmt *in = inner(G, t);
+    dlc_ls_append(&s, v ? dlc_ls_loop(m, v, full - 1, DLC_LOOP_SERIAL, in) : in);
+    *t = save;
+    t->k0 = INT((full - 1) * KC);
+    t->ks = KC;
+    t->first = BOOL(0);
+    t->last = BOOL(1);
+    dlc_ls_append(&s, inner(G, t));
   }
   *t = save;
   if (rem) {
