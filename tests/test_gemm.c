@@ -395,8 +395,9 @@ static const e2e_case cases[] = {
      "k0_conv2d_nchwc+relu[w1.nchwc] k1_max_pool2d k2_to_nchw "
      "k3_conv2d_nchwc+add+relu[w2.nchwc] k4_avg_pool2d k5_to_nchw k6_global_avg_pool",
      -1, 1, RM, NULL},
-    /* the operators as written: blocks of 8 in, 16 out, f64, and the
-     * layout changes alone (any dtype) */
+    /* the operators as written: blocks of 8 in, 16 out, f64, the layout
+     * changes alone (any dtype), blocks narrower than a vector (5 in, 3
+     * out) with dilation, a depthwise one on blocks of 2 */
     {"nchwc_written",
      "input x : f32[1,16,6,5]\n"
      "input x64 : f64[2,8,5,5]\n"
@@ -406,7 +407,12 @@ static const e2e_case cases[] = {
      "output a = to_nchw(conv2d_nchwc(to_nchwc(x, block=8), w, pad=1, block=16))\n"
      "output b = conv2d_nchwc(x64, w64, stride=2, block=8)\n"
      "output c = to_nchw(to_nchwc(xi, block=4) + 1)\n"
-     "output d = to_nchwc(x, block=16)\n",
+     "output d = to_nchwc(x, block=16)\n"
+     "input x5 : f32[1,10,6,7]\n"
+     "weight w5 : f32[9,10,3,3] = random(seed=3, scale=0.3)\n"
+     "weight wd : f32[10,1,3,2] = random(seed=4)\n"
+     "output e = to_nchw(conv2d_nchwc(to_nchwc(x5, block=5), w5, pad=2, dilation=2, block=3))\n"
+     "output f = conv2d_nchwc(to_nchwc(x5, block=2), wd, groups=10, stride=[1,2], pad=1, block=2)\n",
      NULL, -1, 1, RM, NULL},
     /* a constant that is both a packed operand and an operand of the
      * fused chain must stay a kernel parameter too */
