@@ -131,6 +131,10 @@ void dlc_graph_print(const dlc_graph *g, FILE *out) {
   int *num = dlc_xcalloc((size_t)g->next_id + 1, sizeof *num);
   int next = 0;
   char ts[DLC_TYPE_STRLEN];
+  /* numbered first: a value may be fused into one printed after it */
+  for (int i = 0; i < g->nnodes; i++)
+    if (g->nodes[i]->op != DLC_OP_INPUT && g->nodes[i]->op != DLC_OP_WEIGHT)
+      num[g->nodes[i]->id] = next++;
   fprintf(out, "model %s {\n", g->name);
   for (int i = 0; i < g->nnodes; i++) {
     const dlc_node *n = g->nodes[i];
@@ -143,7 +147,6 @@ void dlc_graph_print(const dlc_graph *g, FILE *out) {
       fprintf(out, "  weight %s : %s\n", n->name, ts);
       continue;
     }
-    num[n->id] = next++;
     fprintf(out, "  %%%d = ", num[n->id]);
     if (n->op == DLC_OP_CONST) {
       int64_t numel = dlc_type_numel(&n->type);

@@ -9,7 +9,8 @@
  * inside the chain, else members are dropped from the end. Fused nodes keep
  * their place in the graph and point at the chain's first node
  * (fused_into); lowering emits one kernel per chain, which stores only the
- * last value. */
+ * last value. An elementwise chain whose last value only a reduction reads
+ * points at the reduction instead, which computes it as it loads. */
 #include "passes.h"
 
 #include <stdlib.h>
@@ -145,6 +146,24 @@ dlc_status dlc_pass_fuse(dlc_graph *g, dlc_diag *d) {
      * needed outside */
     while (c.n > 1 && !closed(&c, uses))
       c.m[--c.n]->fused_into = NULL;
+  }
+  /* Consumers: a chain of elementwise operators whose last value only a
+   * reduction reads is computed inside the reduction's loads (mean((x -
+   * m)^2), sum(x * x)), never stored: its nodes point at the reduction. */
+  for (int i = 0; i < g->nnodes; i++) {
+    dlc_node *r = g->nodes[i], *p = r->nin ? r->in[0] : NULL;
+    if (dlc_ops[r->op].kind != DLC_KIND_REDUCE || !p || !elementwise(p) || uses[p->id] != 1)
+      continue;
+    dlc_node *root = p->fused_into ? p->fused_into : p;
+    bool last = elementwise(root);
+    for (int j = pos[p->id] + 1; last && j < i; j++)
+      last = g->nodes[j]->fused_into != root; /* p ends its chain */
+    if (!last)
+      continue;
+    for (int j = pos[root->id] + 1; j < i; j++)
+      if (g->nodes[j]->fused_into == root)
+        g->nodes[j]->fused_into = r;
+    root->fused_into = r;
   }
   free(c.m);
   free(c.size);

@@ -39,6 +39,11 @@ typedef struct lower {
 dlc_lexpr *dlc_lower_bcast_index(lower *L, const dlc_type *t, int rank,
                                  dlc_lvar **vars);
 dlc_lexpr *dlc_lower_bcast_at(lower *L, const dlc_type *t, int rank, dlc_lexpr **coords);
+/* The value of operand o of n at coordinates coords of n's input shape
+ * (rank entries): a load, broadcast, or, for an elementwise chain inlined
+ * into n (fuse.c), its value computed from its own operands. */
+dlc_lexpr *dlc_lower_operand_at(lower *L, const dlc_node *n, const dlc_node *o, int rank,
+                                dlc_lexpr **coords);
 /* The value of elementwise node n from its operands' values v[]. */
 dlc_lexpr *dlc_lower_scalar_op(lower *L, const dlc_node *n, dlc_lexpr **v);
 /* v, the current node's value at one element, through L's fused chain; the

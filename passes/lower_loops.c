@@ -220,15 +220,45 @@ static bool same_chain(const dlc_node *o, const dlc_node *x) {
   return go == gx;
 }
 
-/* The kernel for n and the chain fused into it ("k3_conv2d+add+relu"). */
-static dlc_kernel *kernel_for(lower *L, const dlc_node *n, int seq) {
-  char *name = dlc_arena_printf(L->m->arena, "k%d_%s", seq, dlc_ops[n->op].name);
+/* Whether operand o of n is computed inside n's kernel, where n reads it
+ * (fuse.c: an elementwise chain only a reduction reads). */
+static bool inlined(const dlc_node *o, const dlc_node *n) { return o->fused_into == n; }
+
+/* The buffers operand o of n reads: its own, or those of the operands of
+ * the chain inlined into n. */
+static void use_operand(lower *L, dlc_kernel *k, const dlc_node *n, const dlc_node *o) {
+  if (!inlined(o, n)) {
+    dlc_kernel_use(k, L->buf[o->id]);
+    return;
+  }
+  for (int i = 0; i < o->nin; i++)
+    use_operand(L, k, n, o->in[i]);
+}
+
+dlc_lexpr *dlc_lower_operand_at(lower *L, const dlc_node *n, const dlc_node *o, int rank,
+                                dlc_lexpr **coords) {
+  if (!inlined(o, n))
+    return dlc_lx_load(L->m, L->buf[o->id], dlc_lower_bcast_at(L, &o->type, rank, coords));
+  dlc_lexpr *ops[3] = {0};
+  for (int i = 0; i < o->nin; i++)
+    ops[i] = dlc_lower_operand_at(L, n, o->in[i], rank, coords);
+  return dlc_lower_scalar_op(L, o, ops);
+}
+
+/* The kernel for n and the chain fused into it ("k3_conv2d+add+relu");
+ * operators inlined into n come first ("k5_pow+mean"). */
+static dlc_kernel *kernel_for(lower *L, const dlc_node *n, int seq, int pos) {
+  char *name = dlc_arena_printf(L->m->arena, "k%d_", seq);
+  for (int j = 0; j < pos; j++)
+    if (inlined(L->g->nodes[j], n))
+      name = dlc_arena_printf(L->m->arena, "%s%s+", name, dlc_ops[L->g->nodes[j]->op].name);
+  name = dlc_arena_printf(L->m->arena, "%s%s", name, dlc_ops[n->op].name);
   for (int c = 0; c < L->nchain; c++)
     name = dlc_arena_printf(L->m->arena, "%s+%s", name, dlc_ops[L->chain[c]->op].name);
   dlc_kernel *k = dlc_lmodule_add_kernel(L->m, name);
   dlc_kernel_use(k, L->buf[n->id]);
   for (int i = 0; i < n->nin; i++)
-    dlc_kernel_use(k, L->buf[n->in[i]->id]);
+    use_operand(L, k, n, n->in[i]);
   for (int c = 0; c < L->nchain; c++)
     for (int i = 0; i < L->chain[c]->nin; i++)
       if (!same_chain(L->chain[c]->in[i], n))
@@ -786,9 +816,18 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
     if (dlc_ops[n->op].kind != DLC_KIND_SOURCE && out_of[n->id] < 0)
       out_of[n->id] = i;
   }
+  /* an operator inlined into a later consumer reads its operands when
+   * the consumer runs */
+  int *pos = dlc_xcalloc((size_t)g->next_id + 1, sizeof *pos);
   for (int i = 0; i < g->nnodes; i++)
-    for (int k = 0; k < g->nodes[i]->nin; k++)
-      last[g->nodes[i]->in[k]->id] = i;
+    pos[g->nodes[i]->id] = i;
+  for (int i = 0; i < g->nnodes; i++) {
+    const dlc_node *x = g->nodes[i];
+    int at = x->fused_into && pos[x->fused_into->id] > i ? pos[x->fused_into->id] : i;
+    for (int k = 0; k < x->nin; k++)
+      if (last[x->in[k]->id] < at)
+        last[x->in[k]->id] = at;
+  }
 
   for (int i = 0; i < g->ninputs; i++) {
     const dlc_node *n = g->inputs[i];
@@ -874,7 +913,7 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
                                        dlc_arena_printf(m->arena, "t%d.apacked", n->id), &at);
       plan_alloc(&p, L.scratch4);
     }
-    dlc_kernel *k = kernel_for(&L, n, seq++);
+    dlc_kernel *k = kernel_for(&L, n, seq++, i);
     switch (info->kind) {
     case DLC_KIND_UNARY:
     case DLC_KIND_BINARY:
@@ -906,6 +945,9 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
       plan_free(&p, L.scratch3);
     if (L.scratch4)
       plan_free(&p, L.scratch4);
+    for (int j = 0; j < i; j++) /* operands of what n computed inline */
+      if (inlined(g->nodes[j], n))
+        release(&L, &p, g->nodes[j], i, last);
     release(&L, &p, n, i, last);
   }
   free(L.chain);
@@ -925,6 +967,7 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
     free(p.iv[i].also);
   free(p.iv);
   free(L.buf);
+  free(pos);
   free(last);
   free(out_of);
   if (dlc_lmodule_verify(m, d) != DLC_OK) {

@@ -19,12 +19,10 @@ void dlc_lower_reduce(lower *L, const dlc_node *n, dlc_kernel *k) {
     reduced[n->attr.ints[i]] = true;
   dlc_lvar *vars[DLC_MAX_RANK];
   dlc_lower_new_vars(L, vars, r);
-  /* x index over all axes; output index over the kept ones */
-  dlc_lexpr *xi = INT(0), *yi = INT(0);
-  int64_t xs = 1, ys = 1, count = 1;
+  /* x is read at every index; the output index is over the kept axes */
+  dlc_lexpr *yi = INT(0);
+  int64_t ys = 1, count = 1;
   for (int d = r - 1; d >= 0; d--) {
-    xi = ADD(xi, MUL(VAR(vars[d]), INT(xs)));
-    xs *= tx->dims[d];
     if (reduced[d]) {
       count *= tx->dims[d];
     } else {
@@ -33,7 +31,10 @@ void dlc_lower_reduce(lower *L, const dlc_node *n, dlc_kernel *k) {
     }
   }
   dlc_lvar *acc = dlc_kernel_local(m, k, dt);
-  dlc_lexpr *x = LOAD(L->buf[n->in[0]->id], xi), *init, *step;
+  dlc_lexpr *coords[DLC_MAX_RANK];
+  for (int d = 0; d < r; d++)
+    coords[d] = VAR(vars[d]);
+  dlc_lexpr *x = dlc_lower_operand_at(L, n, n->in[0], r, coords), *init, *step;
   switch (n->op) {
   case DLC_OP_MAX:
     init = dlc_lx_lowest(m, dt);

@@ -335,6 +335,26 @@ START_TEST(fuse_follows_two_readers_that_meet) {
 }
 END_TEST
 
+START_TEST(fuse_chain_into_reduction) {
+  /* (x - m)^2 is read only by the mean: computed in the mean's loads and
+   * marked fused into it, though the mean comes after it */
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 2, 4, 8));
+  dlc_node *mu = tu_in("m", tu_ty(DLC_F32, 2, 4, 1));
+  dlc_node *d = tu_op2(DLC_OP_SUB, x, mu);
+  int64_t axes[1] = {1};
+  dlc_attrs a = {.nints = 1, .ints = axes, .keepdims = true};
+  tu_out("v", tu_op1(DLC_OP_MEAN, tu_op2(DLC_OP_MUL, d, d), &a));
+  tu_expect_passes("fuse", "model t {\n"
+                           "  input x : f32[4,8]\n"
+                           "  input m : f32[4,1]\n"
+                           "  %0 = sub(x, m) : f32[4,8]  ; fused into %2\n"
+                           "  %1 = mul(%0, %0) : f32[4,8]  ; fused into %2\n"
+                           "  %2 = mean(%1, axes=[1], keepdims=1) : f32[4,1]\n"
+                           "  output v = %2\n"
+                           "}\n");
+}
+END_TEST
+
 START_TEST(fuse_stops_at_two_readers_that_do_not_meet) {
   /* relu(a) and exp(a) are both outputs: only one value can be the
    * chain's, so the chain ends at a; exp(a) starts its own */
@@ -865,6 +885,15 @@ static const e2e_case cases[] = {
     /* each square reads the value before it twice: as expressions the
      * chain doubles every step, so it stops at MAX_CHAIN_EXPR operations
      * (256: at the ninth square) and the next chain starts */
+    /* elementwise chains only a reduction reads are computed in its loads:
+     * a variance, a sum of exponentials over the first axis; a value also
+     * needed elsewhere is stored */
+    {"reduce_consumes_chain",
+     "input x : f32[5,37]\ninput m : f32[5,1]\n"
+     "d = x - m\noutput v = mean(d * d, axis=1)\n"
+     "output s = sum(exp(x * 0.5), axis=0, keepdims=0)\n"
+     "r = relu(x)\noutput e = r\noutput t = max(r, axis=1)\n",
+     "k0_sub+mul+mean k1_mul+exp+sum k2_relu k3_max", -2, 2, R, NULL},
     {"ew_squares",
      "input x : f32[3,70]\n"
      "a1 = x * x\na2 = a1 * a1\na3 = a2 * a2\na4 = a3 * a3\na5 = a4 * a4\n"
@@ -940,6 +969,7 @@ int main(void) {
   tcase_add_test(t, fuse_matmul_bias_relu);
   tcase_add_test(t, fuse_follows_two_readers_that_meet);
   tcase_add_test(t, fuse_stops_at_two_readers_that_do_not_meet);
+  tcase_add_test(t, fuse_chain_into_reduction);
   tcase_add_test(t, fuse_stops_at_an_output_that_is_read);
   tcase_add_test(t, fuse_stops_at_an_operand_defined_later);
   tcase_add_test(t, fuse_stops_at_a_shape_change);
