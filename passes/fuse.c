@@ -9,8 +9,9 @@
  * inside the chain, else members are dropped from the end. Fused nodes keep
  * their place in the graph and point at the chain's first node
  * (fused_into); lowering emits one kernel per chain, which stores only the
- * last value. An elementwise chain whose last value only a reduction reads
- * points at the reduction instead, which computes it as it loads. */
+ * last value. An elementwise chain whose last value only a reduction,
+ * softmax or layer_norm reads points at that consumer instead, which
+ * computes it as it loads. */
 #include "passes.h"
 
 #include <stdlib.h>
@@ -104,6 +105,32 @@ static bool closed(const chain *c, const int *uses) {
   return true;
 }
 
+/* Consumers an elementwise chain can be computed in: reductions (which
+ * index their operand by coordinates), softmax and layer_norm (by flat
+ * index). */
+static bool consumer(const dlc_node *r) {
+  return dlc_ops[r->op].kind == DLC_KIND_REDUCE || dlc_ops[r->op].kind == DLC_KIND_SOFTMAX ||
+         r->op == DLC_OP_LAYER_NORM;
+}
+
+/* Whether every operand from outside the chain of root (members up to
+ * position end) has the chain's shape or one element, so that a flat index
+ * reads it. */
+static bool flat_operands(const dlc_graph *g, const dlc_node *root, int end) {
+  for (int j = 0; j <= end; j++) {
+    const dlc_node *x = g->nodes[j];
+    if (x != root && x->fused_into != root)
+      continue;
+    for (int k = 0; k < x->nin; k++) {
+      const dlc_node *o = x->in[k];
+      if (o != root && o->fused_into != root && dlc_type_numel(&o->type) != 1 &&
+          !dlc_type_equal(&o->type, &root->type))
+        return false;
+    }
+  }
+  return true;
+}
+
 dlc_status dlc_pass_fuse(dlc_graph *g, dlc_diag *d) {
   (void)d;
   size_t n = (size_t)g->next_id + 1;
@@ -148,17 +175,18 @@ dlc_status dlc_pass_fuse(dlc_graph *g, dlc_diag *d) {
       c.m[--c.n]->fused_into = NULL;
   }
   /* Consumers: a chain of elementwise operators whose last value only a
-   * reduction reads is computed inside the reduction's loads (mean((x -
-   * m)^2), sum(x * x)), never stored: its nodes point at the reduction. */
+   * reduction, softmax or layer_norm reads is computed inside its loads
+   * (mean((x - m)^2), softmax(x / t), layer_norm(x + pos)), never stored:
+   * its nodes point at the consumer. */
   for (int i = 0; i < g->nnodes; i++) {
     dlc_node *r = g->nodes[i], *p = r->nin ? r->in[0] : NULL;
-    if (dlc_ops[r->op].kind != DLC_KIND_REDUCE || !p || !elementwise(p) || uses[p->id] != 1)
+    if (!consumer(r) || !p || !elementwise(p) || uses[p->id] != 1)
       continue;
     dlc_node *root = p->fused_into ? p->fused_into : p;
     bool last = elementwise(root);
     for (int j = pos[p->id] + 1; last && j < i; j++)
       last = g->nodes[j]->fused_into != root; /* p ends its chain */
-    if (!last)
+    if (!last || (dlc_ops[r->op].kind != DLC_KIND_REDUCE && !flat_operands(g, root, pos[p->id])))
       continue;
     for (int j = pos[root->id] + 1; j < i; j++)
       if (g->nodes[j]->fused_into == root)

@@ -44,6 +44,9 @@ dlc_lexpr *dlc_lower_bcast_at(lower *L, const dlc_type *t, int rank, dlc_lexpr *
  * into n (fuse.c), its value computed from its own operands. */
 dlc_lexpr *dlc_lower_operand_at(lower *L, const dlc_node *n, const dlc_node *o, int rank,
                                 dlc_lexpr **coords);
+/* The same at flat index i, when every operand the inlined chain reads is
+ * of n's input shape or a single element (fuse.c checks). */
+dlc_lexpr *dlc_lower_operand_flat(lower *L, const dlc_node *n, const dlc_node *o, dlc_lexpr *i);
 /* The value of elementwise node n from its operands' values v[]. */
 dlc_lexpr *dlc_lower_scalar_op(lower *L, const dlc_node *n, dlc_lexpr **v);
 /* v, the current node's value at one element, through L's fused chain; the

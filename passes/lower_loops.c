@@ -245,6 +245,16 @@ dlc_lexpr *dlc_lower_operand_at(lower *L, const dlc_node *n, const dlc_node *o, 
   return dlc_lower_scalar_op(L, o, ops);
 }
 
+dlc_lexpr *dlc_lower_operand_flat(lower *L, const dlc_node *n, const dlc_node *o, dlc_lexpr *i) {
+  if (!inlined(o, n))
+    return dlc_lx_load(L->m, L->buf[o->id],
+                       dlc_type_numel(&o->type) == 1 ? dlc_lx_int(L->m, 0) : i);
+  dlc_lexpr *ops[3] = {0};
+  for (int k = 0; k < o->nin; k++)
+    ops[k] = dlc_lower_operand_flat(L, n, o->in[k], i);
+  return dlc_lower_scalar_op(L, o, ops);
+}
+
 /* The kernel for n and the chain fused into it ("k3_conv2d+add+relu");
  * operators inlined into n come first ("k5_pow+mean"). */
 static dlc_kernel *kernel_for(lower *L, const dlc_node *n, int seq, int pos) {
@@ -611,7 +621,7 @@ static void lower_softmax(lower *L, const dlc_node *n, dlc_kernel *k) {
     outer *= t->dims[d];
   for (int d = axis + 1; d < t->rank; d++)
     inner *= t->dims[d];
-  dlc_lbuf *X = L->buf[n->in[0]->id], *Y = L->buf[n->id];
+  dlc_lbuf *Y = L->buf[n->id]; /* x: through dlc_lower_operand_flat */
   dlc_lvar *o = dlc_lvar_new(m, DLC_I64, "i"), *in = dlc_lvar_new(m, DLC_I64, "i");
   dlc_lvar *a1 = dlc_lvar_new(m, DLC_I64, "i"), *a2 = dlc_lvar_new(m, DLC_I64, "i"),
            *a3 = dlc_lvar_new(m, DLC_I64, "i");
@@ -619,16 +629,16 @@ static void lower_softmax(lower *L, const dlc_node *n, dlc_kernel *k) {
            *e = dlc_kernel_local(m, k, dt);
   dlc_lexpr *O = VAR(o), *IN = VAR(in);
   /* mx = x[o,0,in]; for a: mx = max(mx, x[o,a,in]) */
-  dlc_lstmt *first = dlc_ls_assign(m, mx, dlc_lx_load(m, X, at3(m, O, INT(0), IN, len, inner)));
+  dlc_lstmt *first = dlc_ls_assign(m, mx, dlc_lower_operand_flat(L, n, n->in[0], at3(m, O, INT(0), IN, len, inner)));
   /* along a contiguous axis the passes vectorize, reductions included */
   dlc_loop_kind along = inner == 1 ? DLC_LOOP_VECTORIZED : DLC_LOOP_SERIAL;
   dlc_lstmt *l1 = dlc_ls_loop(
       m, a1, len, along,
       dlc_ls_assign(m, mx, dlc_lx_binary(m, DLC_LX_MAX, VAR(mx),
-                                         dlc_lx_load(m, X, at3(m, O, VAR(a1), IN, len, inner)))));
+                                         dlc_lower_operand_flat(L, n, n->in[0], at3(m, O, VAR(a1), IN, len, inner)))));
   dlc_lstmt *zero = dlc_ls_assign(m, sum, dlc_lx_const(m, dt, 0));
   dlc_lstmt *l2, *l3;
-  dlc_lexpr *xa2 = dlc_lx_load(m, X, at3(m, O, VAR(a2), IN, len, inner));
+  dlc_lexpr *xa2 = dlc_lower_operand_flat(L, n, n->in[0], at3(m, O, VAR(a2), IN, len, inner));
   dlc_lexpr *e2 = dlc_lx_unary(m, DLC_LX_EXP, dlc_lx_binary(m, DLC_LX_SUB, xa2, VAR(mx)));
   if (n->op == DLC_OP_SOFTMAX) {
     /* for a: e = exp(x - mx); y = e; sum += e */
@@ -649,7 +659,7 @@ static void lower_softmax(lower *L, const dlc_node *n, dlc_kernel *k) {
     l3 = dlc_ls_loop(
         m, a3, len, along,
         dlc_ls_store(m, Y, at3(m, O, VAR(a3), IN, len, inner),
-                     SUB(dlc_lx_load(m, X, at3(m, O, VAR(a3), IN, len, inner)), VAR(e))));
+                     SUB(dlc_lower_operand_flat(L, n, n->in[0], at3(m, O, VAR(a3), IN, len, inner)), VAR(e))));
   }
   first->next = l1;
   l1->next = zero;

@@ -104,13 +104,12 @@ static void lower_layer_norm(lower *L, const dlc_node *n, dlc_kernel *k) {
   int axis = (int)n->attr.axis;
   int64_t outer = dlc_lower_prod(t->dims, 0, axis),
           inner = dlc_lower_prod(t->dims, axis, t->rank);
-  dlc_lbuf *X = L->buf[n->in[0]->id], *G = L->buf[n->in[1]->id],
-           *B = L->buf[n->in[2]->id], *Y = L->buf[n->id];
+  dlc_lbuf *G = L->buf[n->in[1]->id], *B = L->buf[n->in[2]->id], *Y = L->buf[n->id];
   dlc_lvar *o = dlc_lvar_new(m, DLC_I64, "i"), *i1 = dlc_lvar_new(m, DLC_I64, "i"),
            *i2 = dlc_lvar_new(m, DLC_I64, "i"), *i3 = dlc_lvar_new(m, DLC_I64, "i");
   dlc_lvar *sum = dlc_kernel_local(m, k, dt), *mu = dlc_kernel_local(m, k, dt),
            *dev = dlc_kernel_local(m, k, dt), *rstd = dlc_kernel_local(m, k, dt);
-#define X_AT(v) LOAD(X, ADD(MUL(VAR(o), INT(inner)), VAR(v)))
+#define X_AT(v) dlc_lower_operand_flat(L, n, n->in[0], ADD(MUL(VAR(o), INT(inner)), VAR(v)))
   dlc_lstmt *s = dlc_ls_assign(m, sum, CONST(dt, 0));
   dlc_ls_append(&s, dlc_ls_loop(m, i1, inner, DLC_LOOP_VECTORIZED,
                                 dlc_ls_assign(m, sum, ADD(VAR(sum), X_AT(i1)))));

@@ -894,6 +894,15 @@ static const e2e_case cases[] = {
      "output s = sum(exp(x * 0.5), axis=0, keepdims=0)\n"
      "r = relu(x)\noutput e = r\noutput t = max(r, axis=1)\n",
      "k0_sub+mul+mean k1_mul+exp+sum k2_relu k3_max", -2, 2, R, NULL},
+    /* softmax and layer_norm compute an elementwise chain they alone read
+     * when its other operands are of its shape or single elements; an
+     * operand broadcast along rows keeps the chain a kernel of its own */
+    {"norm_consumes_chain",
+     "input x : f32[6,40]\ninput t : f32[]\ninput pos : f32[6,40]\ninput bias : f32[40]\n"
+     "weight g : f32[40] = random(seed=1)\nweight b : f32[40] = random(seed=2)\n"
+     "output s = softmax(x / t)\noutput l = layer_norm(x + pos, g, b)\n"
+     "output q = log_softmax(x * 2, axis=0)\noutput n = softmax(x + bias)\n",
+     "k0_div+softmax k1_add+layer_norm k2_mul+log_softmax k3_add k4_softmax", -2, 2, R, NULL},
     {"ew_squares",
      "input x : f32[3,70]\n"
      "a1 = x * x\na2 = a1 * a1\na3 = a2 * a2\na4 = a3 * a3\na5 = a4 * a4\n"
