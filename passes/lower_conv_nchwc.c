@@ -11,11 +11,14 @@
  *   for icb, p, q, ic:  for r (unrolled): for c (vectorized, nb*ob):
  *     acc[r][c] += x[n, icb, oh*sh + p*dh, (ow0 + r)*sw + q*dw, ic] * wp[..., c]
  *
- * The input channels go in blocks whose weights stay in L2 (partial sums
- * wait in y between blocks); bias and the fused chain are applied once, after
- * the last. A depthwise convolution multiplies whole vectors of x (one
- * block of channels) by vectors of weights. Padding is a copy into a zeroed
- * scratch buffer first, as for conv2d. */
+ * When threads share tiles of output blocks, each tile goes over the input
+ * channels in blocks whose weights stay in L2 while every row reads them
+ * (partial sums wait in y between blocks); bias and the fused chain are
+ * applied once, after the last. A depthwise convolution multiplies whole
+ * vectors of x (one block of channels) by vectors of weights and reads x
+ * unpadded: tiles whose windows reach into the padding test their reads.
+ * With one group, padding is a copy into a zeroed scratch buffer first, as
+ * for conv2d. */
 #include <string.h>
 
 #include "lower_internal.h"
