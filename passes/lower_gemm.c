@@ -71,6 +71,7 @@ typedef struct tile {
   dlc_lexpr *first, *last; /* bools: the first / last block of K */
   dlc_lvar *k;        /* the index within the block */
   bool b_local;       /* B is read from the block's panel in G->bl */
+  bool b_kpanel;      /* B is read from the K block's panels in G->kp */
   /* column-first order: the block of row tiles being passed over: full
    * tiles it0 .. it0+nit-1, then the remainder tile if `rem_rows` */
   dlc_lexpr *it0;
@@ -89,6 +90,8 @@ static dlc_lexpr *b_at(dlc_gemm *G, tile *t, dlc_lexpr *k, dlc_lexpr *c) {
   dlc_lmodule *m = G->L->m;
   if (t->b_local)
     return LOAD(G->bl, ADD(MUL(VAR(t->k), INT(NR)), c));
+  if (t->b_kpanel)
+    return LOAD(G->kp, ADD(MUL(ADD(MUL(t->jt, INT(G->kc)), VAR(t->k)), INT(NR)), c));
   if (G->b_packed)
     return LOAD(G->B, ADD(MUL(ADD(MUL(t->jt, INT(G->K)), k), INT(NR)), c));
   return LOAD(G->B, ADD(G->b_off, ADD(MUL(k, INT(G->ldb)), ADD(MUL(t->jt, INT(NR)), c))));
@@ -169,7 +172,7 @@ static dlc_lstmt *s_zero(dlc_gemm *G, tile *t, dlc_lvar *r, dlc_lvar *c) {
 #define TILE_LANES 16
 
 static int64_t tile_wide(dlc_gemm *G, tile *t) {
-  if (!t->b_local && !G->b_packed)
+  if (!t->b_local && !t->b_kpanel && !G->b_packed)
     return t->nr;
   int64_t wide = (t->nr + TILE_LANES - 1) / TILE_LANES * TILE_LANES;
   return wide > NR ? NR : wide;
@@ -341,7 +344,45 @@ static dlc_lstmt *cf_panel(dlc_gemm *G, tile *t) {
   return s;
 }
 
+static dlc_lstmt *cf_mblocks(dlc_gemm *G, tile *t);
+
 static dlc_lstmt *cf_cols(dlc_gemm *G, tile *t) { return split(G, t, false, G->par, cf_panel); }
+
+int64_t dlc_gemm_kpanel_numel(int64_t K, int64_t N) { return k_block(K) * ((N + NR - 1) / NR * NR); }
+
+/* The K block of B packed into panels of G->kp, reading the rows of B in
+ * order (threads share the rows): kp[(jt*kc + kk)*NR + c] = B[k0 + kk,
+ * jt*NR + c], zero past N. Then the blocks of rows. */
+static dlc_lstmt *kp_block(dlc_gemm *G, tile *t) {
+  dlc_lmodule *m = G->L->m;
+  int64_t full = G->N / NR, rem = G->N % NR;
+  dlc_lvar *kk = ivar(G);
+  dlc_lstmt *row = NULL;
+  for (int part = 0; part < 2; part++) {
+    int64_t cnt = part ? (rem ? 1 : 0) : full, w = part ? rem : NR;
+    if (!cnt)
+      continue;
+    dlc_lvar *jt = ivar(G), *c = ivar(G), *z = ivar(G);
+    dlc_lexpr *J = part ? INT(full) : cnt < 2 ? INT(0) : VAR(jt);
+    dlc_lexpr *dst = ADD(MUL(ADD(MUL(J, INT(G->kc)), VAR(kk)), INT(NR)), VAR(c));
+    dlc_lexpr *src = ADD(G->b_off, ADD(MUL(ADD(t->k0, VAR(kk)), INT(G->ldb)),
+                                       ADD(MUL(J, INT(NR)), VAR(c))));
+    dlc_lstmt *body = dlc_ls_loop(m, c, w, DLC_LOOP_VECTORIZED, dlc_ls_store(m, G->kp, dst, LOAD(G->B, src)));
+    if (w < NR) {
+      dlc_lexpr *zd = ADD(MUL(ADD(MUL(J, INT(G->kc)), VAR(kk)), INT(NR)), ADD(INT(w), VAR(z)));
+      dlc_ls_append(&body, dlc_ls_loop(m, z, NR - w, DLC_LOOP_VECTORIZED,
+                                        dlc_ls_store(m, G->kp, zd, CONST(G->kp->type.dtype, 0))));
+    }
+    if (!part && cnt >= 2)
+      body = dlc_ls_loop(m, jt, cnt, DLC_LOOP_SERIAL, body);
+    dlc_ls_append(&row, body);
+  }
+  dlc_lstmt *s = dlc_ls_loop(m, kk, t->ks, DLC_LOOP_PARALLEL, row);
+  t->b_kpanel = true;
+  dlc_ls_append(&s, cf_mblocks(G, t));
+  t->b_kpanel = false;
+  return s;
+}
 
 /* Rows in blocks of MC_TILES tiles, so that the block of A the column tiles
  * pass over stays in L2 (each column tile's panel is copied once per block). */
@@ -380,9 +421,12 @@ static dlc_lstmt *cf_mblocks(dlc_gemm *G, tile *t) {
  * to memory and back once per block. */
 #define SMALL_A_BYTES ((int64_t)512 * 1024)
 
+bool dlc_gemm_small_a(int64_t M, int64_t K, int64_t elem_size) {
+  return M <= MR * MC_TILES && M * K * elem_size <= SMALL_A_BYTES;
+}
+
 static bool small_a(const dlc_gemm *G) {
-  int64_t bytes = G->M * G->K * (int64_t)dlc_dtype_size(G->C->type.dtype);
-  return G->M <= MR * MC_TILES && bytes <= SMALL_A_BYTES;
+  return dlc_gemm_small_a(G->M, G->K, (int64_t)dlc_dtype_size(G->C->type.dtype));
 }
 
 static dlc_lstmt *sa_kblocks(dlc_gemm *G, tile *t) { return kblocks(G, t, cf_panel); }
@@ -471,7 +515,16 @@ dlc_lstmt *dlc_lower_gemm(dlc_gemm *G, dlc_kernel *k, bool parallel) {
     G->A = G->pack_a_into;
     G->a_packed = true;
   }
-  if (G->pack_into && !G->b_packed) {
+  if (G->pack_into && !G->b_packed && dlc_gemm_cols_first(G->M, G->N)) {
+    /* a K block at a time (kp_block); lower_loops.c gives no buffer to a
+     * small A, which copies panels instead */
+    DLC_ASSERT(dlc_type_numel(&G->pack_into->type) >= dlc_gemm_kpanel_numel(G->K, G->N) &&
+               !small_a(G));
+    dlc_kernel_use(k, G->pack_into);
+    G->kp = G->pack_into;
+    G->kc = k_block(G->K);
+  } else if (G->pack_into && !G->b_packed) {
+    DLC_ASSERT(dlc_type_numel(&G->pack_into->type) >= dlc_gemm_packed_b_numel(G->K, G->N));
     dlc_kernel_use(k, G->pack_into);
     dlc_ls_append(&pack, pack_b_loops(G, G->pack_into));
     G->B = G->pack_into;
@@ -483,7 +536,7 @@ dlc_lstmt *dlc_lower_gemm(dlc_gemm *G, dlc_kernel *k, bool parallel) {
   /* B from memory with column tiles outermost: each K block of a column
    * tile is copied into a panel private to the thread (L1-sized), read
    * by every row tile after it */
-  if (!G->b_packed && dlc_gemm_cols_first(G->M, G->N)) {
+  if (!G->b_packed && !G->kp && dlc_gemm_cols_first(G->M, G->N)) {
     dlc_type bt = {.dtype = G->C->type.dtype, .rank = 1, .dims = {KC_MAX * NR}};
     G->bl = dlc_lmodule_add_buf(m, DLC_BUF_LOCAL, "bpanel", &bt);
     dlc_kernel_use(k, G->bl);
@@ -498,7 +551,7 @@ dlc_lstmt *dlc_lower_gemm(dlc_gemm *G, dlc_kernel *k, bool parallel) {
     t.rem_rows = G->M % MR != 0;
     dlc_ls_append(&pack, split(G, &t, false, G->par, sa_kblocks));
   } else if (dlc_gemm_cols_first(G->M, G->N))
-    dlc_ls_append(&pack, kblocks(G, &t, cf_mblocks));
+    dlc_ls_append(&pack, kblocks(G, &t, G->kp ? kp_block : cf_mblocks));
   else
     dlc_ls_append(&pack, kblocks(G, &t, rf_rows));
   return pack;

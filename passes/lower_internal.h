@@ -92,6 +92,8 @@ typedef struct dlc_gemm {
   void *ctx;
   dlc_lbuf *acc; /* set by dlc_lower_gemm: the tile */
   dlc_lbuf *bl;  /* set by dlc_lower_gemm: a thread's panel of B, or NULL */
+  dlc_lbuf *kp;  /* set by dlc_lower_gemm: B's K block in panels, or NULL */
+  int64_t kc;    /* the K block (the stride between kp's panels) */
   dlc_loop_kind par; /* set by dlc_lower_gemm: the kind of the shared tile loop */
 } dlc_gemm;
 
@@ -102,6 +104,12 @@ dlc_lstmt *dlc_lower_gemm(dlc_gemm *G, dlc_kernel *k, bool parallel);
 dlc_lbuf *dlc_gemm_pack_a(lower *L, const dlc_lbuf *A, int64_t M, int64_t K);
 dlc_lbuf *dlc_gemm_pack_b(lower *L, const dlc_lbuf *B, int64_t K, int64_t N);
 int64_t dlc_gemm_packed_b_numel(int64_t K, int64_t N);
+/* One K block of B in panels (the column-first order packs B a block at a
+ * time into pack_into when it is this size). */
+int64_t dlc_gemm_kpanel_numel(int64_t K, int64_t N);
+/* Whether A (M x K of elem_size bytes) is small enough for the order with
+ * column tiles outermost, which copies B's panels itself. */
+bool dlc_gemm_small_a(int64_t M, int64_t K, int64_t elem_size);
 /* Whether the tile loops put column tiles outermost (then a B read from
  * memory is copied block by block into a thread's panel, not packed whole). */
 bool dlc_gemm_cols_first(int64_t M, int64_t N);

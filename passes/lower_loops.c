@@ -479,7 +479,9 @@ dlc_type dlc_lower_pack_a_scratch(const dlc_node *n) {
 }
 
 /* A B read from memory is packed at run time when it is one matrix for
- * every batch and enough rows of A pass over it to pay for the copy. */
+ * every batch and enough rows of A pass over it to pay for the copy: all
+ * of it first (rows first), or a K block at a time (columns first, unless
+ * A is small: then each column tile copies its panel). */
 dlc_type dlc_lower_pack_scratch(const dlc_node *n) {
   dlc_type t = {0};
   if (n->op == DLC_OP_CONV2D) {
@@ -494,10 +496,14 @@ dlc_type dlc_lower_pack_scratch(const dlc_node *n) {
     int64_t M, N, K;
     matmul_mnk(n, &M, &N, &K);
     bool weight = n->in[1]->op == DLC_OP_WEIGHT || n->in[1]->op == DLC_OP_CONST;
-    if (weight || dlc_type_numel(tb) != K * N || dlc_type_numel(tc) != M * N || M < 16 ||
-        dlc_gemm_cols_first(M, N))
+    if (weight || dlc_type_numel(tb) != K * N || dlc_type_numel(tc) != M * N || M < 16)
       return t;
-    t.dims[0] = dlc_gemm_packed_b_numel(K, N);
+    if (dlc_gemm_cols_first(M, N)) { /* packed a K block at a time */
+      if (dlc_gemm_small_a(M, K, (int64_t)dlc_dtype_size(n->type.dtype)))
+        return t;
+      t.dims[0] = dlc_gemm_kpanel_numel(K, N);
+    } else
+      t.dims[0] = dlc_gemm_packed_b_numel(K, N);
   } else {
     return t;
   }

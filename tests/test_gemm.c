@@ -82,6 +82,20 @@ static const e2e_case cases[] = {
      "output y8_16x48x256 = x8 @ w8\n",
      "k0_matmul k1_matmul k2_matmul k3_matmul k4_matmul k5_matmul k6_matmul k7_matmul k8_matmul",
      -1, 1, RM, NULL},
+    /* B from memory with a large A (more than 256 rows, or more than 512
+     * KiB): B is packed a K block at a time, its rows read in order, into
+     * panels the column tiles share (the last one padded with zeros); three
+     * K blocks of 200, the last a copy of its own for the fused epilogue */
+    {"mm_kpanel",
+     "input x : f32[300,600]\n"
+     "input w : f32[600,130]\n"
+     "input b : f32[130]\n"
+     "input x2 : f32[97,1500]\n"
+     "input w2 : f32[1500,96]\n"
+     "output y = relu(x @ w + b)\n"
+     "output y2 = x2 @ w2\n",
+     "k0_matmul+add+relu k1_matmul",
+     -1, 1, RM, NULL},
     /* the weights are constants, packed into column panels */
     {"mm_packed_a",
      "input x0 : f32[1,1]\n"
