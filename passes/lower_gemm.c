@@ -350,10 +350,15 @@ static dlc_lstmt *cf_cols(dlc_gemm *G, tile *t) { return split(G, t, false, G->p
 
 int64_t dlc_gemm_kpanel_numel(int64_t K, int64_t N) { return k_block(K) * ((N + NR - 1) / NR * NR); }
 
-/* The K block of B packed into panels of G->kp, reading the rows of B in
- * order (threads share the rows): kp[(jt*kc + kk)*NR + c] = B[k0 + kk,
- * jt*NR + c], zero past N. Then the blocks of rows. */
-static dlc_lstmt *kp_block(dlc_gemm *G, tile *t) {
+/* Loops copying rows k0 .. k0+rows-1 of B (as G reads it) into panels in
+ * `into`: into[(jt*stride + kk)*NR + c] = B[k0 + kk, jt*NR + c], zero past
+ * N; the layout of dlc_gemm_pack_b when they are all of K (stride K). The
+ * rows of B are outermost and shared among threads, so B is read in order
+ * and the panels written as streams; the panels keep a tile's columns
+ * together, so the tile loops walk B in one stream instead of one row per
+ * page. */
+static dlc_lstmt *pack_b_loops(dlc_gemm *G, dlc_lbuf *into, dlc_lexpr *k0, int64_t rows,
+                               int64_t stride) {
   dlc_lmodule *m = G->L->m;
   int64_t full = G->N / NR, rem = G->N % NR;
   dlc_lvar *kk = ivar(G);
@@ -364,20 +369,26 @@ static dlc_lstmt *kp_block(dlc_gemm *G, tile *t) {
       continue;
     dlc_lvar *jt = ivar(G), *c = ivar(G), *z = ivar(G);
     dlc_lexpr *J = part ? INT(full) : cnt < 2 ? INT(0) : VAR(jt);
-    dlc_lexpr *dst = ADD(MUL(ADD(MUL(J, INT(G->kc)), VAR(kk)), INT(NR)), VAR(c));
-    dlc_lexpr *src = ADD(G->b_off, ADD(MUL(ADD(t->k0, VAR(kk)), INT(G->ldb)),
+    dlc_lexpr *panel_row = MUL(ADD(MUL(J, INT(stride)), VAR(kk)), INT(NR));
+    dlc_lexpr *src = ADD(G->b_off, ADD(MUL(ADD(k0, VAR(kk)), INT(G->ldb)),
                                        ADD(MUL(J, INT(NR)), VAR(c))));
-    dlc_lstmt *body = dlc_ls_loop(m, c, w, DLC_LOOP_VECTORIZED, dlc_ls_store(m, G->kp, dst, LOAD(G->B, src)));
-    if (w < NR) {
-      dlc_lexpr *zd = ADD(MUL(ADD(MUL(J, INT(G->kc)), VAR(kk)), INT(NR)), ADD(INT(w), VAR(z)));
+    dlc_lstmt *body = dlc_ls_loop(m, c, w, DLC_LOOP_VECTORIZED,
+                                  dlc_ls_store(m, into, ADD(panel_row, VAR(c)), LOAD(G->B, src)));
+    if (w < NR)
       dlc_ls_append(&body, dlc_ls_loop(m, z, NR - w, DLC_LOOP_VECTORIZED,
-                                        dlc_ls_store(m, G->kp, zd, CONST(G->kp->type.dtype, 0))));
-    }
+                                        dlc_ls_store(m, into, ADD(panel_row, ADD(INT(w), VAR(z))),
+                                                     CONST(into->type.dtype, 0))));
     if (!part && cnt >= 2)
       body = dlc_ls_loop(m, jt, cnt, DLC_LOOP_SERIAL, body);
     dlc_ls_append(&row, body);
   }
-  dlc_lstmt *s = dlc_ls_loop(m, kk, t->ks, DLC_LOOP_PARALLEL, row);
+  return dlc_ls_loop(m, kk, rows, DLC_LOOP_PARALLEL, row);
+}
+
+/* The K block of B packed into panels of G->kp (stride kc), then the blocks
+ * of rows. */
+static dlc_lstmt *kp_block(dlc_gemm *G, tile *t) {
+  dlc_lstmt *s = pack_b_loops(G, G->kp, t->k0, t->ks, G->kc);
   t->b_kpanel = true;
   dlc_ls_append(&s, cf_mblocks(G, t));
   t->b_kpanel = false;
@@ -439,37 +450,6 @@ static dlc_lstmt *rf_rows(dlc_gemm *G, tile *t) { return split(G, t, true, G->pa
 
 int64_t dlc_gemm_packed_b_numel(int64_t K, int64_t N) { return (N + NR - 1) / NR * NR * K; }
 
-/* Loops copying B (as G reads it) into panels in `into`, the layout of
- * dlc_gemm_pack_b: whole panels, then the last one padded with zeros. The
- * panels keep a tile's columns together, so the tile loops walk B in one
- * stream instead of one row per page. */
-static dlc_lstmt *pack_b_loops(dlc_gemm *G, dlc_lbuf *into) {
-  dlc_lmodule *m = G->L->m;
-  int64_t full = G->N / NR, rem = G->N % NR;
-  dlc_lstmt *s = NULL;
-  for (int part = 0; part < 2; part++) {
-    int64_t cnt = part ? (rem ? 1 : 0) : full, w = part ? rem : NR;
-    if (!cnt)
-      continue;
-    dlc_lvar *jt = ivar(G), *kk = ivar(G), *c = ivar(G), *z = ivar(G);
-    dlc_lexpr *J = part ? INT(full) : cnt < 2 ? INT(0) : VAR(jt);
-    dlc_lexpr *dst = ADD(MUL(ADD(MUL(J, INT(G->K)), VAR(kk)), INT(NR)), VAR(c));
-    dlc_lexpr *src = ADD(G->b_off, ADD(MUL(VAR(kk), INT(G->ldb)), ADD(MUL(J, INT(NR)), VAR(c))));
-    dlc_lstmt *body = dlc_ls_loop(m, c, w, DLC_LOOP_VECTORIZED, dlc_ls_store(m, into, dst, LOAD(G->B, src)));
-    if (w < NR) {
-      dlc_lexpr *zd = ADD(MUL(ADD(MUL(J, INT(G->K)), VAR(kk)), INT(NR)), ADD(INT(w), VAR(z)));
-      dlc_ls_append(&body, dlc_ls_loop(m, z, NR - w, DLC_LOOP_VECTORIZED,
-                                        dlc_ls_store(m, into, zd, CONST(into->type.dtype, 0))));
-    }
-    /* rows of B outermost: B is read in order, the panels written as
-     * cnt streams */
-    if (!part && cnt >= 2)
-      body = dlc_ls_loop(m, jt, cnt, DLC_LOOP_SERIAL, body);
-    dlc_ls_append(&s, dlc_ls_loop(m, kk, G->K, DLC_LOOP_PARALLEL, body));
-  }
-  return s;
-}
-
 int64_t dlc_gemm_packed_a_numel(int64_t M, int64_t K) { return (M + MR - 1) / MR * MR * K; }
 
 /* Loops copying A into row panels in `into` (dlc_gemm_pack_a's layout):
@@ -526,7 +506,7 @@ dlc_lstmt *dlc_lower_gemm(dlc_gemm *G, dlc_kernel *k, bool parallel) {
   } else if (G->pack_into && !G->b_packed) {
     DLC_ASSERT(dlc_type_numel(&G->pack_into->type) >= dlc_gemm_packed_b_numel(G->K, G->N));
     dlc_kernel_use(k, G->pack_into);
-    dlc_ls_append(&pack, pack_b_loops(G, G->pack_into));
+    dlc_ls_append(&pack, pack_b_loops(G, G->pack_into, INT(0), G->K, G->K));
     G->B = G->pack_into;
     G->b_packed = true;
   }
