@@ -24,6 +24,16 @@ const dlc_opinfo dlc_ops[DLC_NUM_OPS] = {
 #undef X
 };
 
+bool dlc_op_is_elementwise(dlc_op op) {
+  switch (dlc_ops[op].kind) {
+  case DLC_KIND_UNARY:
+  case DLC_KIND_BINARY:
+  case DLC_KIND_WHERE:
+  case DLC_KIND_CAST: return true;
+  default: return false;
+  }
+}
+
 const char *dlc_dtype_name(dlc_dtype t) { return dtypes[t].name; }
 size_t dlc_dtype_size(dlc_dtype t) { return dtypes[t].size; }
 int dlc_dtype_abi(dlc_dtype t) { return dtypes[t].abi; }

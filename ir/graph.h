@@ -85,6 +85,9 @@ typedef struct dlc_opinfo {
 } dlc_opinfo;
 
 extern const dlc_opinfo dlc_ops[DLC_NUM_OPS];
+/* Whether op computes each element from the same element of its operands
+ * (unary, binary, where, cast). */
+bool dlc_op_is_elementwise(dlc_op op);
 /* Finds an operator by its name in the language; false if none. */
 bool dlc_op_lookup(const char *name, dlc_op *out);
 

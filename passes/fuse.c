@@ -20,15 +20,7 @@
 #include "ir/util.h"
 #include "lower_internal.h"
 
-static bool elementwise(const dlc_node *n) {
-  switch (dlc_ops[n->op].kind) {
-  case DLC_KIND_UNARY:
-  case DLC_KIND_BINARY:
-  case DLC_KIND_WHERE:
-  case DLC_KIND_CAST: return true;
-  default: return false;
-  }
-}
+static bool elementwise(const dlc_node *n) { return dlc_op_is_elementwise(n->op); }
 
 static bool is_gemm(const dlc_node *n) {
   return n->op == DLC_OP_MATMUL || dlc_lower_conv_is_gemm(n);

@@ -36,15 +36,7 @@ static bool convertible(const dlc_node *n) {
   return n->attr.groups == 1 || (n->attr.groups == C && C == M);
 }
 
-static bool elementwise(const dlc_node *n) {
-  switch (dlc_ops[n->op].kind) {
-  case DLC_KIND_UNARY:
-  case DLC_KIND_BINARY:
-  case DLC_KIND_WHERE:
-  case DLC_KIND_CAST: return true;
-  default: return false;
-  }
-}
+static bool elementwise(const dlc_node *n) { return dlc_op_is_elementwise(n->op); }
 
 typedef struct sweep {
   dlc_graph *g;

@@ -795,13 +795,8 @@ static void release(lower *L, plan *p, const dlc_node *n, int i, const int *last
  * before it is written, at the same index. */
 static dlc_lbuf *in_place_operand(lower *L, const dlc_node *n, const dlc_node *fin, int i,
                                   const int *last) {
-  switch (dlc_ops[n->op].kind) {
-  case DLC_KIND_UNARY:
-  case DLC_KIND_BINARY:
-  case DLC_KIND_WHERE:
-  case DLC_KIND_CAST: break;
-  default: return NULL;
-  }
+  if (!dlc_op_is_elementwise(n->op))
+    return NULL;
   for (int a = 0; a < n->nin; a++) {
     const dlc_node *o = n->in[a];
     dlc_lbuf *b = L->buf[o->id];
