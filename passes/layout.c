@@ -43,6 +43,8 @@ typedef struct sweep {
   dlc_diag *d;
   dlc_node **order; /* the new node list */
   int n, cap;
+  dlc_node **blocked; /* by node id: its to_nchwc made here, or NULL */
+  int nblocked;
 } sweep;
 
 static dlc_node *emit(sweep *s, dlc_op op, dlc_loc loc, int nin, dlc_node **in,
@@ -57,12 +59,18 @@ static dlc_node *to_blocked(sweep *s, dlc_node *x, int64_t b, dlc_loc loc) {
   if (x->op == DLC_OP_TO_NCHW && x->in[0]->type.dims[4] == b)
     return x->in[0];
   /* one conversion serves every convolution reading x */
-  for (int i = 0; i < s->n; i++)
-    if (s->order[i]->op == DLC_OP_TO_NCHWC && s->order[i]->in[0] == x &&
-        s->order[i]->attr.block == b)
-      return s->order[i];
+  if (x->id < s->nblocked && s->blocked[x->id] && s->blocked[x->id]->attr.block == b)
+    return s->blocked[x->id];
   dlc_attrs a = {.block = b};
-  return emit(s, DLC_OP_TO_NCHWC, loc, 1, &x, &a);
+  dlc_node *y = emit(s, DLC_OP_TO_NCHWC, loc, 1, &x, &a);
+  if (x->id >= s->nblocked) {
+    int n = x->id + 1 > 2 * s->nblocked ? x->id + 1 : 2 * s->nblocked;
+    s->blocked = dlc_xrealloc(s->blocked, sizeof *s->blocked * (size_t)n);
+    memset(s->blocked + s->nblocked, 0, sizeof *s->blocked * (size_t)(n - s->nblocked));
+    s->nblocked = n;
+  }
+  s->blocked[x->id] = y;
+  return y;
 }
 
 static dlc_node *to_plain(sweep *s, dlc_node *x, dlc_loc loc) {
@@ -151,5 +159,6 @@ dlc_status dlc_pass_layout(dlc_graph *g, dlc_diag *d) {
   memcpy(g->nodes, s.order, sizeof *s.order * (size_t)s.n);
   g->nnodes = s.n;
   free(s.order);
+  free(s.blocked);
   return DLC_OK;
 }
