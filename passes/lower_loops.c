@@ -224,6 +224,10 @@ static bool same_chain(const dlc_node *o, const dlc_node *x) {
  * (fuse.c: an elementwise chain only a reduction reads). */
 static bool inlined(const dlc_node *o, const dlc_node *n) { return o->fused_into == n; }
 
+/* Whether n computes a chain inline: then its first operand is the chain's
+ * last value. */
+static bool has_inlined(const dlc_node *n) { return n->nin && inlined(n->in[0], n); }
+
 /* The buffers operand o of n reads: its own, or those of the operands of
  * the chain inlined into n. */
 static void use_operand(lower *L, dlc_kernel *k, const dlc_node *n, const dlc_node *o) {
@@ -259,7 +263,7 @@ dlc_lexpr *dlc_lower_operand_flat(lower *L, const dlc_node *n, const dlc_node *o
  * operators inlined into n come first ("k5_pow+mean"). */
 static dlc_kernel *kernel_for(lower *L, const dlc_node *n, int seq, int pos) {
   char *name = dlc_arena_printf(L->m->arena, "k%d_", seq);
-  for (int j = 0; j < pos; j++)
+  for (int j = 0; has_inlined(n) && j < pos; j++)
     if (inlined(L->g->nodes[j], n))
       name = dlc_arena_printf(L->m->arena, "%s%s+", name, dlc_ops[L->g->nodes[j]->op].name);
   name = dlc_arena_printf(L->m->arena, "%s%s", name, dlc_ops[n->op].name);
@@ -956,7 +960,7 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
       plan_free(&p, L.scratch3);
     if (L.scratch4)
       plan_free(&p, L.scratch4);
-    for (int j = 0; j < i; j++) /* operands of what n computed inline */
+    for (int j = 0; has_inlined(n) && j < i; j++) /* operands of what n computed inline */
       if (inlined(g->nodes[j], n))
         release(&L, &p, g->nodes[j], i, last);
     release(&L, &p, n, i, last);
