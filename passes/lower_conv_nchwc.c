@@ -209,6 +209,14 @@ static dlc_lexpr *x_load(conv *c, tile *t, dlc_lexpr *icb, dlc_lexpr *p, dlc_lex
   return inside ? dlc_lx_select(m, inside, v, CONST(c->X->type.dtype, 0)) : v;
 }
 
+/* The tile's sums: loaded (or zeroed), the loops of products, stored. */
+static dlc_lstmt *around_tile(conv *c, tile *t, dlc_lstmt *products) {
+  dlc_lstmt *s = tile_io(c, t, false);
+  dlc_ls_append(&s, products);
+  dlc_ls_append(&s, tile_io(c, t, true));
+  return s;
+}
+
 static dlc_lstmt *micro(conv *c, tile *t) {
   dlc_lmodule *m = c->L->m;
   int64_t wj = t->blocks * c->ob, Kc = c->CB * c->ib * c->KH * c->KW;
@@ -228,10 +236,7 @@ static dlc_lstmt *micro(conv *c, tile *t) {
   fma = loop(c, q, c->KW, DLC_LOOP_SERIAL, fma);
   fma = loop(c, p, c->KH, DLC_LOOP_SERIAL, fma);
   fma = loop(c, icb, t->kbn, DLC_LOOP_SERIAL, fma);
-  dlc_lstmt *s = tile_io(c, t, false);
-  dlc_ls_append(&s, fma);
-  dlc_ls_append(&s, tile_io(c, t, true));
-  return s;
+  return around_tile(c, t, fma);
 }
 
 /* Depthwise: block jt of channels, tile of rw pixels, vectors of ob. */
@@ -249,10 +254,7 @@ static dlc_lstmt *micro_dw(conv *c, tile *t) {
   fma = loop(c, r, t->rw, DLC_LOOP_UNROLLED, fma);
   fma = loop(c, q, c->KW, DLC_LOOP_SERIAL, fma);
   fma = loop(c, p, c->KH, DLC_LOOP_SERIAL, fma);
-  dlc_lstmt *s = tile_io(c, t, false);
-  dlc_ls_append(&s, fma);
-  dlc_ls_append(&s, tile_io(c, t, true));
-  return s;
+  return around_tile(c, t, fma);
 }
 
 /* The first and one past the last output position whose window lies
