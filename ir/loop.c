@@ -80,9 +80,10 @@ static bool block_touches(const dlc_lstmt *s, const dlc_lbuf *b) {
   for (; s; s = s->next) {
     if (s->kind == DLC_LS_LOOP && block_touches(s->body, b))
       return true;
-    if (s->kind == DLC_LS_STORE && (s->buf == b || expr_touches(s->index, b)))
+    if ((s->kind == DLC_LS_STORE || s->kind == DLC_LS_PREFETCH) &&
+        (s->buf == b || expr_touches(s->index, b)))
       return true;
-    if (s->kind != DLC_LS_LOOP && expr_touches(s->value, b))
+    if ((s->kind == DLC_LS_STORE || s->kind == DLC_LS_ASSIGN) && expr_touches(s->value, b))
       return true;
   }
   return false;
@@ -275,6 +276,14 @@ dlc_lstmt *dlc_ls_assign(dlc_lmodule *m, dlc_lvar *var, dlc_lexpr *value) {
   s->kind = DLC_LS_ASSIGN;
   s->var = var;
   s->value = value;
+  return s;
+}
+
+dlc_lstmt *dlc_ls_prefetch(dlc_lmodule *m, dlc_lbuf *b, dlc_lexpr *index) {
+  dlc_lstmt *s = dlc_arena_alloc(m->arena, sizeof *s);
+  s->kind = DLC_LS_PREFETCH;
+  s->buf = b;
+  s->index = index;
   return s;
 }
 

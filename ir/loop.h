@@ -68,6 +68,8 @@ typedef enum dlc_ls_kind {
   DLC_LS_LOOP,   /* for var in 0..extent: body */
   DLC_LS_STORE,  /* buf[index] = value */
   DLC_LS_ASSIGN, /* var = value (a local) */
+  DLC_LS_PREFETCH, /* a hint that buf[index] is read soon: it is fetched
+                     toward the cache, never faulting, changing nothing */
 } dlc_ls_kind;
 
 typedef struct dlc_lstmt dlc_lstmt;
@@ -80,7 +82,7 @@ struct dlc_lstmt {
   dlc_loop_kind loop_kind;
   int unroll;
   dlc_lstmt *body;
-  /* STORE */
+  /* STORE, PREFETCH */
   dlc_lbuf *buf;
   dlc_lexpr *index;
   /* STORE, ASSIGN */
@@ -151,6 +153,7 @@ dlc_lstmt *dlc_ls_loop(dlc_lmodule *m, dlc_lvar *var, int64_t extent,
 dlc_lstmt *dlc_ls_store(dlc_lmodule *m, dlc_lbuf *b, dlc_lexpr *index,
                         dlc_lexpr *value);
 dlc_lstmt *dlc_ls_assign(dlc_lmodule *m, dlc_lvar *var, dlc_lexpr *value);
+dlc_lstmt *dlc_ls_prefetch(dlc_lmodule *m, dlc_lbuf *b, dlc_lexpr *index);
 /* Appends s (and its successors) to the block starting at *head. */
 void dlc_ls_append(dlc_lstmt **head, dlc_lstmt *s);
 

@@ -88,6 +88,11 @@ static void print_block(FILE *out, const dlc_lstmt *s, int depth) {
       print_expr(out, s->value);
       fputc('\n', out);
       break;
+    case DLC_LS_PREFETCH:
+      fprintf(out, "prefetch %s[", s->buf->name);
+      print_expr(out, s->index);
+      fputs("]\n", out);
+      break;
     case DLC_LS_ASSIGN:
       fprintf(out, "%%%s = ", s->var->name);
       print_expr(out, s->value);

@@ -136,6 +136,15 @@ static void block(ctx *c, const dlc_lstmt *s) {
       else if (s->value->dtype != s->buf->type.dtype)
         fail(c, "stored value's dtype differs from the buffer's");
       break;
+    case DLC_LS_PREFETCH:
+      expr(c, s->index);
+      if (c->st != DLC_OK)
+        return;
+      if (!is_param(c->k, s->buf))
+        fail(c, "prefetch of a buffer that is not a parameter");
+      else if (s->index->dtype != DLC_I64)
+        fail(c, "index is not i64");
+      break;
     case DLC_LS_ASSIGN:
       expr(c, s->value);
       if (c->st == DLC_OK && !is_local(c->k, s->var))

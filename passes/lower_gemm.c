@@ -77,6 +77,7 @@ typedef struct tile {
   dlc_lexpr *it0;
   int64_t nit;
   bool rem_rows;
+  bool k_inside; /* K blocks inside a column tile (the small-A order) */
 } tile;
 
 static dlc_lexpr *a_at(dlc_gemm *G, tile *t, dlc_lexpr *r, dlc_lexpr *k) {
@@ -178,6 +179,35 @@ static int64_t tile_wide(dlc_gemm *G, tile *t) {
   return wide > NR ? NR : wide;
 }
 
+/* With B packed in memory and column tiles first, the first row tile to
+ * read a block of a panel would wait on memory for it: each step of k of
+ * every row tile prefetches a little of the block read next (the next K
+ * block of the same column tile in the small-A order, else the same K
+ * block of the next column tile), so that block arrives while this one is
+ * computed. Packed panels are contiguous, so the steps of the row tiles
+ * in turn walk the next block in order; an index past the end is clamped
+ * (prefetching never faults, but stays inside the buffer). A B that
+ * stays in cache between calls needs none. */
+#define PREFETCH_MIN_BYTES ((int64_t)128 * 1024)
+
+static dlc_lstmt *prefetch_next(dlc_gemm *G, tile *t) {
+  dlc_lmodule *m = G->L->m;
+  if (!G->b_packed || !t->it0 || t->nit + t->rem_rows < 1 ||
+      (int64_t)dlc_type_bytes(&G->B->type) < PREFETCH_MIN_BYTES)
+    return NULL;
+  int64_t rows = t->nit + (t->rem_rows ? 1 : 0);
+  int64_t per_line = 64 / (int64_t)dlc_dtype_size(G->C->type.dtype);
+  int64_t step = (NR + rows - 1) / rows;
+  if (step > per_line)
+    step = per_line;
+  dlc_lexpr *next = t->k_inside ? ADD(MUL(t->jt, INT(G->K)), ADD(t->k0, INT(t->ks)))
+                                : ADD(MUL(ADD(t->jt, INT(1)), INT(G->K)), t->k0);
+  dlc_lexpr *at = ADD(MUL(SUB(t->it, t->it0), INT(t->ks)), VAR(t->k));
+  dlc_lexpr *idx = ADD(MUL(next, INT(NR)), MUL(at, INT(step)));
+  int64_t last = dlc_type_numel(&G->B->type) - 1;
+  return dlc_ls_prefetch(m, G->B, dlc_lx_binary(m, DLC_LX_MIN, idx, INT(last)));
+}
+
 static dlc_lstmt *micro(dlc_gemm *G, tile *t) {
   dlc_lmodule *m = G->L->m;
   int64_t wide = tile_wide(G, t);
@@ -186,7 +216,9 @@ static dlc_lstmt *micro(dlc_gemm *G, tile *t) {
     s = over_tile_w(G, t, wide, s_zero);
   dlc_ls_append(&s, over_tile(G, t, s_init));
   t->k = ivar(G);
-  dlc_ls_append(&s, dlc_ls_loop(m, t->k, t->ks, DLC_LOOP_SERIAL, over_tile_w(G, t, wide, s_fma)));
+  dlc_lstmt *step = prefetch_next(G, t);
+  dlc_ls_append(&step, over_tile_w(G, t, wide, s_fma));
+  dlc_ls_append(&s, dlc_ls_loop(m, t->k, t->ks, DLC_LOOP_SERIAL, step));
   dlc_ls_append(&s, over_tile(G, t, s_store));
   return s;
 }
@@ -529,6 +561,7 @@ dlc_lstmt *dlc_lower_gemm(dlc_gemm *G, dlc_kernel *k, bool parallel) {
     t.it0 = INT(0);
     t.nit = G->M / MR;
     t.rem_rows = G->M % MR != 0;
+    t.k_inside = true;
     dlc_ls_append(&pack, split(G, &t, false, G->par, sa_kblocks));
   } else if (dlc_gemm_cols_first(G->M, G->N))
     dlc_ls_append(&pack, kblocks(G, &t, G->kp ? kp_block : cf_mblocks));

@@ -151,6 +151,21 @@ static const e2e_case cases[] = {
      "k4_matmul[w4.packed] k5_matmul[w5.packed] k6_matmul[w6.packed] k7_matmul[w7.packed] "
      "k8_matmul[w8.packed]",
      -1, 1, RM, NULL},
+    /* packed B with column tiles first: each step of k prefetches part of
+     * the next block (small A: K blocks inside the column tiles; larger
+     * A: K blocks outside), several K blocks, remainder tiles both ways */
+    {"mm_packed_b_prefetch",
+     "input x0 : f32[19,1000]\n"
+     "weight w0 : f32[1000,110] = random(seed=1)\n"
+     "input x1 : f32[203,700]\n"
+     "weight w1 : f32[700,150] = random(seed=2)\n"
+     "input x2 : f64[41,530]\n"
+     "weight w2 : f64[530,97] = random(seed=3)\n"
+     "output y0_19x110x1000 = x0 @ w0\n"
+     "output y1_203x150x700 = x1 @ w1\n"
+     "output y2_41x97x530 = x2 @ w2\n",
+     "k0_matmul[w0.packed] k1_matmul[w1.packed] k2_matmul[w2.packed]",
+     -1, 1, RM, NULL},
     /* a constant on the left, packed into row panels */
     {"mm_packed_lhs",
      "weight a0 : f32[13,255] = random(seed=10)\n"

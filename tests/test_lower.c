@@ -594,6 +594,59 @@ START_TEST(verify_load_from_non_param) {
 }
 END_TEST
 
+START_TEST(verify_prefetch_ok) {
+  hand_module();
+  dlc_lstmt *p = dlc_ls_prefetch(m, ha, I());
+  p->next = dlc_ls_store(m, hb, I(), dlc_lx_load(m, ha, I()));
+  hk->body = dlc_ls_loop(m, hi, 4, DLC_LOOP_SERIAL, p);
+  ck_assert_int_eq(dlc_lmodule_verify(m, tu_fx.sink.d), DLC_OK);
+  char *got = print_module(m);
+  ck_assert_msg(strstr(got, "    for %i0 in 0..4 serial {\n"
+                            "      prefetch a[%i0]\n"
+                            "      b[%i0] = a[%i0]\n") != NULL, "%s", got);
+  free(got);
+}
+END_TEST
+
+START_TEST(verify_prefetch_of_non_param) {
+  hand_module();
+  dlc_lstmt *p = dlc_ls_prefetch(m, hc, I());
+  p->next = dlc_ls_store(m, hb, I(), dlc_lx_load(m, ha, I()));
+  hand_body(p);
+  expect_loop_error("prefetch of a buffer that is not a parameter");
+}
+END_TEST
+
+START_TEST(verify_prefetch_index_not_i64) {
+  hand_module();
+  dlc_lstmt *p = dlc_ls_prefetch(m, ha, dlc_lx_cast(m, DLC_I32, I()));
+  p->next = dlc_ls_store(m, hb, I(), dlc_lx_load(m, ha, I()));
+  hand_body(p);
+  expect_loop_error("index is not i64");
+}
+END_TEST
+
+/* A matmul with packed constant B and column tiles first prefetches the
+ * next block of the panels in its k loop; a B read from memory does not. */
+START_TEST(gemm_packed_b_prefetches) {
+  static float w[300 * 150];
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 2, 203, 300));
+  dlc_node *nw = tu_weight("w", tu_ty(DLC_F32, 2, 300, 150), w);
+  dlc_node *xb = tu_in("xb", tu_ty(DLC_F32, 2, 203, 300));
+  dlc_node *b = tu_in("b", tu_ty(DLC_F32, 2, 300, 150));
+  tu_out("y", tu_op2(DLC_OP_MATMUL, x, nw));
+  tu_out("z", tu_op2(DLC_OP_MATMUL, xb, b));
+  lower();
+  char *got = print_module(m);
+  const char *k1 = strstr(got, "kernel k1_");
+  ck_assert_ptr_nonnull(k1);
+  const char *pf = strstr(got, "prefetch w.packed[min(");
+  ck_assert_msg(pf != NULL && pf < k1, "%s", got);
+  ck_assert_ptr_null(strstr(k1, "prefetch"));
+  free(got);
+}
+END_TEST
+
 START_TEST(verify_load_index_not_i64) {
   hand_module();
   hand_body(dlc_ls_store(m, hb, I(),
@@ -858,6 +911,10 @@ static Suite *suite(void) {
   tcase_add_test(t, verify_store_to_const);
   tcase_add_test(t, verify_store_to_non_param);
   tcase_add_test(t, verify_load_from_non_param);
+  tcase_add_test(t, verify_prefetch_ok);
+  tcase_add_test(t, verify_prefetch_of_non_param);
+  tcase_add_test(t, verify_prefetch_index_not_i64);
+  tcase_add_test(t, gemm_packed_b_prefetches);
   tcase_add_test(t, verify_load_index_not_i64);
   tcase_add_test(t, verify_store_index_not_i64);
   tcase_add_test(t, verify_stored_dtype_differs);

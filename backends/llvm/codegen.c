@@ -475,6 +475,11 @@ static bool block_reads(const dlc_lstmt *s, const dlc_lvar *v) {
   for (; s; s = s->next) {
     if (s->kind == DLC_LS_ASSIGN && s->var == v && reduction(s) >= 0)
       continue;
+    if (s->kind == DLC_LS_PREFETCH) {
+      if (reads(s->index, v))
+        return true;
+      continue;
+    }
     if (reads(s->value, v) || (s->kind == DLC_LS_STORE && reads(s->index, v)))
       return true;
   }
@@ -720,6 +725,12 @@ static void stmt(cg *g, const dlc_lstmt *s) {
   case DLC_LS_ASSIGN:
     LLVMBuildStore(g->b, expr(g, s->value), g->varslot[s->var->id]);
     break;
+  case DLC_LS_PREFETCH: { /* llvm.prefetch(address, read, locality 2, data) */
+    LLVMValueRef a[4] = {elem_ptr(g, s->buf, expr(g, s->index)), LLVMConstInt(g->i32, 0, 0),
+                         LLVMConstInt(g->i32, 2, 0), LLVMConstInt(g->i32, 1, 0)};
+    intrinsic(g, "llvm.prefetch", g->ptr, 4, a);
+    break;
+  }
   case DLC_LS_LOOP: loop_stmt(g, s); break;
   }
 }
@@ -1060,6 +1071,10 @@ static void sig_block(sig *s, const dlc_lstmt *st) {
     case DLC_LS_ASSIGN:
       sig_var(s, st->var);
       sig_expr(s, st->value);
+      break;
+    case DLC_LS_PREFETCH:
+      sig_buf(s, st->buf);
+      sig_expr(s, st->index);
       break;
     }
   }
