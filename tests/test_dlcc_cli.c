@@ -84,6 +84,35 @@ START_TEST(test_print_after) {
 }
 END_TEST
 
+/* Weights streamed from memory are prefetched a block ahead (matmul with
+ * packed B, convolution on channel blocks); weights that stay in cache
+ * are not. */
+START_TEST(test_prefetch_large_weights) {
+  char *dir = tu_tmpdir("pf");
+  char *src = tu_path(dir, "m.dsl");
+  const char *text = "model m {\n"
+                     "  input x : f32[1,64,9,9]\n"
+                     "  weight w : f32[320,64,3,3] = random(seed=1)\n"
+                     "  weight ws : f32[16,64,3,3] = random(seed=2)\n"
+                     "  output y = conv2d(x, w, pad=1)\n"
+                     "  output z = conv2d(x, ws, pad=1)\n"
+                     "  input a : f32[100,600]\n"
+                     "  weight b : f32[600,200] = random(seed=3)\n"
+                     "  output c = a @ b\n"
+                     "}\n";
+  tu_write_file(src, text, strlen(text));
+  const char *argv[] = {DLCC_BIN, "--emit=loops", src, NULL};
+  char *out = NULL;
+  ck_assert_int_eq(tu_run(argv, &out), 0);
+  ck_assert_msg(strstr(out, "prefetch w.nchwc[min(") != NULL, "%.3000s", out);
+  ck_assert_msg(strstr(out, "prefetch b.packed[min(") != NULL, "%.3000s", out);
+  ck_assert_msg(strstr(out, "prefetch ws.") == NULL, "%.3000s", out);
+  free(out);
+  free(src);
+  free(dir);
+}
+END_TEST
+
 START_TEST(test_option_errors) {
   static const struct {
     const char *arg, *msg;
@@ -182,6 +211,7 @@ int main(void) {
   tcase_add_test(tc, test_so_is_deterministic);
   tcase_add_test(tc, test_emit_forms);
   tcase_add_test(tc, test_print_after);
+  tcase_add_test(tc, test_prefetch_large_weights);
   tcase_add_test(tc, test_option_errors);
   tcase_add_test(tc, test_wrong_program);
   tcase_add_test(tc, test_levels_and_cpu);

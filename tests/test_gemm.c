@@ -397,6 +397,19 @@ static const e2e_case cases[] = {
      "output y = relu(conv2d(x, w, b, pad=1)) + 1\n",
      "k0_to_nchwc k1_conv2d_nchwc+relu+add[w.nchwc] k2_to_nchw",
      -1, 1, RM, NULL},
+    /* weights of 1.1 MB: each step prefetches part of the next K block;
+     * 20 output blocks in tiles shared among threads, stride 2 with the
+     * border tiles testing their reads, 2 images, 3-channel blocks of x
+     * from a first convolution */
+    {"nchwc_tiles_prefetch",
+     "input x : f32[2,5,13,11]\n"
+     "weight w0 : f32[96,5,3,3] = random(seed=1, scale=0.2)\n"
+     "weight w : f32[320,96,3,3] = random(seed=2, scale=0.05)\n"
+     "weight b : f32[320] = random(seed=3)\n"
+     "h = relu(conv2d(x, w0, pad=1))\n"
+     "output y = relu(conv2d(h, w, b, stride=2, pad=1)) + 1\n",
+     "k0_conv2d_nchwc+relu[w0.nchwc] k1_conv2d_nchwc+relu+add[w.nchwc] k2_to_nchw",
+     -1, 1, RM, NULL},
     /* depthwise 5x5 with stride, dilation and uneven padding; 64 channels
      * in blocks of 16. Depthwise reads x unpadded: border tiles test their
      * reads, and a window wider than x leaves no untested tile at all */
