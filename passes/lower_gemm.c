@@ -179,33 +179,73 @@ static int64_t tile_wide(dlc_gemm *G, tile *t) {
   return wide > NR ? NR : wide;
 }
 
-/* With B packed in memory and column tiles first, the first row tile to
- * read a block of a panel would wait on memory for it: each step of k of
- * every row tile prefetches a little of the block read next (the next K
- * block of the same column tile in the small-A order, else the same K
- * block of the next column tile), so that block arrives while this one is
- * computed. Packed panels are contiguous, so the steps of the row tiles
- * in turn walk the next block in order; an index past the end is clamped
- * (prefetching never faults, but stays inside the buffer). A B that
- * stays in cache between calls needs none. */
+/* ---- prefetching ----
+ * A block of B or C that comes from memory makes the first tile to read it
+ * wait. The tile loops know what they read next, so they ask for it early
+ * (`prefetch`, a hint that never faults; indices are clamped inside the
+ * buffer all the same). */
+
+static int64_t per_line(const dlc_gemm *G) { return 64 / (int64_t)dlc_dtype_size(G->C->type.dtype); }
+
+static dlc_lexpr *clamp_to(dlc_lmodule *m, dlc_lexpr *i, int64_t last) {
+  return dlc_lx_binary(m, DLC_LX_MIN, i, INT(last));
+}
+
+/* A packed B smaller than this stays in cache between calls. */
 #define PREFETCH_MIN_BYTES ((int64_t)128 * 1024)
 
-static dlc_lstmt *prefetch_next(dlc_gemm *G, tile *t) {
+/* One prefetch per step of k, or NULL:
+ * - B packed (constant, or packed whole) with column tiles first: the block
+ *   read next (the next K block of the column tile in the small-A order,
+ *   else the same K block of the next column tile). Packed panels are
+ *   contiguous, so the steps of the row tiles in turn walk it, `step`
+ *   values a step.
+ * - B copied from memory into the tile's panel (small A): row k of the next
+ *   K block, line it % lines of the tile's columns; the first `lines` row
+ *   tiles cover the block (the later ones find it in cache, a cheaper
+ *   request than the arithmetic that would skip them). */
+static dlc_lstmt *prefetch_b(dlc_gemm *G, tile *t) {
   dlc_lmodule *m = G->L->m;
-  if (!G->b_packed || !t->it0 || t->nit + t->rem_rows < 1 ||
-      (int64_t)dlc_type_bytes(&G->B->type) < PREFETCH_MIN_BYTES)
+  if (!t->it0 || t->nit + t->rem_rows < 1)
+    return NULL;
+  int64_t pl = per_line(G);
+  if (t->b_local && t->k_inside) {
+    int64_t lines = (t->nr + pl - 1) / pl;
+    dlc_lexpr *r = clamp_to(m, ADD(ADD(t->k0, INT(t->ks)), VAR(t->k)), G->K - 1);
+    dlc_lexpr *c = ADD(MUL(t->jt, INT(NR)), MUL(dlc_lx_binary(m, DLC_LX_REM, t->it, INT(lines)), INT(pl)));
+    /* r < K and c < N: inside B without another clamp */
+    return dlc_ls_prefetch(m, G->B, ADD(G->b_off, ADD(MUL(r, INT(G->ldb)), c)));
+  }
+  if (!G->b_packed || (int64_t)dlc_type_bytes(&G->B->type) < PREFETCH_MIN_BYTES)
     return NULL;
   int64_t rows = t->nit + (t->rem_rows ? 1 : 0);
-  int64_t per_line = 64 / (int64_t)dlc_dtype_size(G->C->type.dtype);
   int64_t step = (NR + rows - 1) / rows;
-  if (step > per_line)
-    step = per_line;
+  if (step > pl)
+    step = pl;
   dlc_lexpr *next = t->k_inside ? ADD(MUL(t->jt, INT(G->K)), ADD(t->k0, INT(t->ks)))
                                 : ADD(MUL(ADD(t->jt, INT(1)), INT(G->K)), t->k0);
   dlc_lexpr *at = ADD(MUL(SUB(t->it, t->it0), INT(t->ks)), VAR(t->k));
   dlc_lexpr *idx = ADD(MUL(next, INT(NR)), MUL(at, INT(step)));
-  int64_t last = dlc_type_numel(&G->B->type) - 1;
-  return dlc_ls_prefetch(m, G->B, dlc_lx_binary(m, DLC_LX_MIN, idx, INT(last)));
+  return dlc_ls_prefetch(m, G->B, clamp_to(m, idx, dlc_type_numel(&G->B->type) - 1));
+}
+
+/* With K blocks outside the column tiles, the tiles of C go to memory and
+ * back between blocks: before its k loop, a tile asks for the next row
+ * tile's part of C (every line of its rows), which it loads after. */
+static dlc_lstmt *prefetch_c(dlc_gemm *G, tile *t) {
+  dlc_lmodule *m = G->L->m;
+  if (!t->it0 || t->k_inside)
+    return NULL;
+  int64_t pl = per_line(G);
+  dlc_lvar *r = ivar(G), *l = ivar(G);
+  dlc_lexpr *i = clamp_to(m, ADD(MUL(ADD(t->it, INT(1)), INT(MR)), VAR(r)), G->M - 1);
+  dlc_lexpr *j = ADD(MUL(t->jt, INT(NR)), MUL(VAR(l), INT(pl)));
+  dlc_lstmt *s = dlc_ls_prefetch(m, G->C, clamp_to(m, c_index(G, i, j), dlc_type_numel(&G->C->type) - 1));
+  s = dlc_ls_loop(m, l, (t->nr + pl - 1) / pl, DLC_LOOP_UNROLLED, s);
+  s->unroll = (int)s->extent;
+  s = dlc_ls_loop(m, r, MR, DLC_LOOP_UNROLLED, s);
+  s->unroll = MR;
+  return s;
 }
 
 static dlc_lstmt *micro(dlc_gemm *G, tile *t) {
@@ -215,8 +255,9 @@ static dlc_lstmt *micro(dlc_gemm *G, tile *t) {
   if (wide > t->nr)
     s = over_tile_w(G, t, wide, s_zero);
   dlc_ls_append(&s, over_tile(G, t, s_init));
+  dlc_ls_append(&s, prefetch_c(G, t));
   t->k = ivar(G);
-  dlc_lstmt *step = prefetch_next(G, t);
+  dlc_lstmt *step = prefetch_b(G, t);
   dlc_ls_append(&step, over_tile_w(G, t, wide, s_fma));
   dlc_ls_append(&s, dlc_ls_loop(m, t->k, t->ks, DLC_LOOP_SERIAL, step));
   dlc_ls_append(&s, over_tile(G, t, s_store));

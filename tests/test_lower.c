@@ -636,24 +636,38 @@ static long text_find(const char *text, long from, const char *needle) {
   return p ? (long)(p - text) : -1;
 }
 
-/* A matmul with packed constant B and column tiles first prefetches the
- * next block of the panels in its k loop; a B read from memory does not. */
-START_TEST(gemm_packed_b_prefetches) {
-  static float w[300 * 150];
+/* Matrix products with column tiles first prefetch what they read next:
+ * packed constant B, the next block of its panels (k0); B from memory
+ * copied per column tile (small A), rows of its next K block (k1); K
+ * blocks outside the column tiles, the next row tile of C (k2). A small
+ * packed B (k3) stays in cache: no prefetch. */
+START_TEST(gemm_prefetches) {
+  static float w[300 * 150], ws[20 * 150];
   dlc_node *x = tu_in("x", tu_ty(DLC_F32, 2, 203, 300));
   dlc_node *nw = tu_weight("w", tu_ty(DLC_F32, 2, 300, 150), w);
-  dlc_node *xb = tu_in("xb", tu_ty(DLC_F32, 2, 203, 300));
   dlc_node *b = tu_in("b", tu_ty(DLC_F32, 2, 300, 150));
+  dlc_node *xl = tu_in("xl", tu_ty(DLC_F32, 2, 300, 500));
+  dlc_node *bl = tu_in("bl", tu_ty(DLC_F32, 2, 500, 150));
+  dlc_node *xs = tu_in("xs", tu_ty(DLC_F32, 2, 20, 20));
+  dlc_node *nws = tu_weight("ws", tu_ty(DLC_F32, 2, 20, 150), ws);
   tu_out("y", tu_op2(DLC_OP_MATMUL, x, nw));
-  tu_out("z", tu_op2(DLC_OP_MATMUL, xb, b));
+  tu_out("z", tu_op2(DLC_OP_MATMUL, x, b));
+  tu_out("q", tu_op2(DLC_OP_MATMUL, xl, bl));
+  tu_out("s", tu_op2(DLC_OP_MATMUL, xs, nws));
   lower();
   char *got = print_module(m);
-  long k1 = text_find(got, 0, "kernel k1_");
-  long pf = text_find(got, 0, "prefetch w.packed[min(");
-  long pf2 = k1 < 0 ? -1 : text_find(got, k1, "prefetch");
+  long k1 = text_find(got, 0, "kernel k1_"), k2 = text_find(got, 0, "kernel k2_");
+  long k3 = text_find(got, 0, "kernel k3_");
+  long pw = text_find(got, 0, "prefetch w.packed[min(");
+  long pb = text_find(got, 0, "prefetch b[((min(");
+  long pc = text_find(got, 0, "prefetch out.q[min(");
+  long ps = k3 < 0 ? 0 : text_find(got, k3, "prefetch");
   free(got);
-  ck_assert(k1 > 0 && pf > 0 && pf < k1);
-  ck_assert(pf2 < 0);
+  ck_assert(k1 > 0 && k2 > k1 && k3 > k2);
+  ck_assert(pw > 0 && pw < k1);
+  ck_assert(pb > k1 && pb < k2);
+  ck_assert(pc > k2 && pc < k3);
+  ck_assert(ps < 0);
 }
 END_TEST
 
@@ -924,7 +938,7 @@ static Suite *suite(void) {
   tcase_add_test(t, verify_prefetch_ok);
   tcase_add_test(t, verify_prefetch_of_non_param);
   tcase_add_test(t, verify_prefetch_index_not_i64);
-  tcase_add_test(t, gemm_packed_b_prefetches);
+  tcase_add_test(t, gemm_prefetches);
   tcase_add_test(t, verify_load_index_not_i64);
   tcase_add_test(t, verify_store_index_not_i64);
   tcase_add_test(t, verify_stored_dtype_differs);
