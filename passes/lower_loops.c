@@ -464,7 +464,14 @@ static void matmul_mnk(const dlc_node *n, int64_t *M, int64_t *N, int64_t *K) {
 }
 
 /* A matmul's A read from memory is packed at run time when it is one
- * matrix and several column tiles pass over it. */
+ * matrix and several column tiles pass over it, and either B is a
+ * constant (its packed panels stream from memory beside A; reading A in
+ * place gained nothing in BERT's products) or A's rows lie a multiple of
+ * A_ALIAS_BYTES apart (the rows of a tile and of a block of rows fall
+ * into the same sets of L1 and L2 and evict each other). Otherwise A is read in place: with B copied to
+ * panels in cache the copy costs more than it saves (up to a tenth of a
+ * 256x256x256 product). */
+#define A_ALIAS_BYTES 8192
 dlc_type dlc_lower_pack_a_scratch(const dlc_node *n) {
   dlc_type t = {0};
   if (n->op != DLC_OP_MATMUL)
@@ -473,8 +480,10 @@ dlc_type dlc_lower_pack_a_scratch(const dlc_node *n) {
   int64_t M, N, K;
   matmul_mnk(n, &M, &N, &K);
   bool weight = n->in[0]->op == DLC_OP_WEIGHT || n->in[0]->op == DLC_OP_CONST;
+  bool b_const = n->in[1]->op == DLC_OP_WEIGHT || n->in[1]->op == DLC_OP_CONST;
   if (weight || dlc_type_numel(ta) != M * K || dlc_type_numel(tc) != M * N ||
-      N < 2 * DLC_GEMM_NR || M < DLC_GEMM_MR)
+      N < 2 * DLC_GEMM_NR || M < DLC_GEMM_MR ||
+      (!b_const && K * (int64_t)dlc_dtype_size(n->type.dtype) % A_ALIAS_BYTES != 0))
     return t;
   t.dtype = n->type.dtype;
   t.rank = 1;

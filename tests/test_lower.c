@@ -671,6 +671,33 @@ START_TEST(gemm_prefetches) {
 }
 END_TEST
 
+/* A matmul packs an A read from memory when its rows lie a multiple of 8
+ * KiB apart (they would evict each other from the caches, k0) or B is a
+ * constant (k2); otherwise it reads A in place (k1). */
+START_TEST(gemm_packs_aliasing_a) {
+  static float wc[1000 * 100];
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 2, 40, 2048));
+  dlc_node *w = tu_in("w", tu_ty(DLC_F32, 2, 2048, 100));
+  dlc_node *x2 = tu_in("x2", tu_ty(DLC_F32, 2, 40, 1000));
+  dlc_node *w2 = tu_in("w2", tu_ty(DLC_F32, 2, 1000, 100));
+  dlc_node *w3 = tu_weight("w3", tu_ty(DLC_F32, 2, 1000, 100), wc);
+  tu_out("y", tu_op2(DLC_OP_MATMUL, x, w));
+  tu_out("z", tu_op2(DLC_OP_MATMUL, x2, w2));
+  tu_out("q", tu_op2(DLC_OP_MATMUL, x2, w3));
+  lower();
+  bool packs[3];
+  for (int k = 0; k < 3; k++) {
+    dlc_kernel *kk = m->kernels[k];
+    packs[k] = false;
+    for (int i = 0; i < kk->nparams; i++)
+      packs[k] |= strstr(kk->params[i]->name, "apacked") != NULL;
+  }
+  ck_assert(packs[0]);
+  ck_assert(!packs[1]);
+  ck_assert(packs[2]);
+}
+END_TEST
+
 START_TEST(verify_load_index_not_i64) {
   hand_module();
   hand_body(dlc_ls_store(m, hb, I(),
@@ -939,6 +966,7 @@ static Suite *suite(void) {
   tcase_add_test(t, verify_prefetch_of_non_param);
   tcase_add_test(t, verify_prefetch_index_not_i64);
   tcase_add_test(t, gemm_prefetches);
+  tcase_add_test(t, gemm_packs_aliasing_a);
   tcase_add_test(t, verify_load_index_not_i64);
   tcase_add_test(t, verify_store_index_not_i64);
   tcase_add_test(t, verify_stored_dtype_differs);
