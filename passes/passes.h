@@ -18,7 +18,7 @@ typedef dlc_status (*dlc_pass_fn)(dlc_graph *g, dlc_diag *d);
 #undef X
 
 /* The pipeline run when none is named. */
-#define DLC_DEFAULT_PIPELINE "fold,cse,fold_bn,layout,dce,fuse"
+#define DLC_DEFAULT_PIPELINE "fold,cse,norm,fold_bn,layout,dce,fuse"
 
 typedef struct dlc_pass_options {
   bool print_after_all;    /* print the graph after every pass */

@@ -903,6 +903,31 @@ static const e2e_case cases[] = {
      "output s = softmax(x / t)\noutput l = layer_norm(x + pos, g, b)\n"
      "output q = log_softmax(x * 2, axis=0)\noutput n = softmax(x + bias)\n",
      "k0_div+softmax k1_add+layer_norm k2_mul+log_softmax k3_add k4_softmax", -2, 2, R, NULL},
+    /* layer normalization written out becomes layer_norm (the norm pass):
+     * the opset-14 export form with gamma and beta; two trailing axes, d *
+     * d, rsqrt, a gamma with a leading 1 (reshaped), a scalar shift left
+     * outside; f64 with reciprocal and neither gamma nor beta. Not: d also
+     * an output; a mean over a leading axis; a gamma that would broadcast
+     * the result */
+    {"norm_written_out",
+     "input x : f32[6,40]\ninput x3 : f32[2,5,3,7]\ninput h : f64[4,33]\n"
+     "input xn : f32[6,40]\ninput xl : f32[6,40]\ninput xa : f32[1,40]\n"
+     "weight g : f32[40] = random(seed=1)\nweight b : f32[40] = random(seed=2)\n"
+     "weight g3 : f32[1,3,7] = random(seed=3)\n"
+     "m = mean(x, axis=1)\nd = x - m\ns = sqrt(mean(pow(d, 2), axis=1) + 1e-5)\n"
+     "output y = d / s * g + b\n"
+     "m3 = mean(x3, axis=[2,3])\nd3 = x3 - m3\n"
+     "output y3 = 0.5 + g3 * (d3 * rsqrt(mean(d3 * d3, axis=[2,3]) + 0.001))\n"
+     "mh = mean(h, axis=1)\ndh = h - mh\n"
+     "output yh = dh * reciprocal(sqrt(mean(dh * dh, axis=1) + 1e-6))\n"
+     "mn = mean(xn, axis=1)\ndn = xn - mn\noutput dn\n"
+     "output yn = dn / sqrt(mean(dn * dn, axis=1) + 1e-5)\n"
+     "ml = mean(xl, axis=0)\ndl = xl - ml\noutput yl = dl / sqrt(mean(dl * dl, axis=0) + 1e-5)\n"
+     "ma = mean(xa, axis=[0,1])\nda = xa - ma\n"
+     "output ya = da / sqrt(mean(da * da, axis=[0,1]) + 1e-5) * g\n",
+     "k0_layer_norm k1_layer_norm k2_add k3_layer_norm k4_mean k5_sub k6_mul+mean k7_add+sqrt "
+     "k8_div k9_mean k10_sub k11_mul+mean k12_add+sqrt k13_div k14_layer_norm k15_mul",
+     -2, 2, R, NULL},
     {"ew_squares",
      "input x : f32[3,70]\n"
      "a1 = x * x\na2 = a1 * a1\na3 = a2 * a2\na4 = a3 * a3\na5 = a4 * a4\n"

@@ -73,6 +73,32 @@ END_TEST
 
 /* ---- cse --------------------------------------------------------------- */
 
+/* mean, x - mean, pow 2, mean, + eps, sqrt, div, * gamma, + beta (ONNX
+ * opset 14's LayerNormalization) becomes one layer_norm in place of the
+ * last add; the pieces it no longer needs are left to dce */
+START_TEST(norm_recognizes_layer_norm) {
+  static const float two = 2, eps = 1e-3f, g[3] = {1, 2, 3}, b[3] = {4, 5, 6};
+  int64_t ax[] = {1};
+  dlc_attrs mean = {.nints = 1, .ints = ax, .keepdims = true};
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 2, 2, 3));
+  dlc_node *m = tu_op1(DLC_OP_MEAN, x, &mean);
+  dlc_node *d = tu_op2(DLC_OP_SUB, x, m);
+  dlc_node *v = tu_op1(DLC_OP_MEAN, tu_op2(DLC_OP_POW, d, tu_cnst(tu_ty(DLC_F32, 0), &two)), &mean);
+  dlc_node *s = tu_op1(DLC_OP_SQRT, tu_op2(DLC_OP_ADD, v, tu_cnst(tu_ty(DLC_F32, 0), &eps)), NULL);
+  dlc_node *y = tu_op2(DLC_OP_MUL, tu_op2(DLC_OP_DIV, d, s), tu_weight("g", tu_ty(DLC_F32, 1, 3), g));
+  tu_out("y", tu_op2(DLC_OP_ADD, tu_weight("b", tu_ty(DLC_F32, 1, 3), b), y));
+  tu_expect_passes("norm", "model t {\n"
+                           "  input x : f32[2,3]\n"
+                           "  %0 = const 2 : f32[]\n"
+                           "  %1 = const 0.001 : f32[]\n"
+                           "  weight g : f32[3]\n"
+                           "  weight b : f32[3]\n"
+                           "  %2 = layer_norm(x, g, b, axis=1, eps=0.001) : f32[2,3]\n"
+                           "  output y = %2\n"
+                           "}\n");
+}
+END_TEST
+
 START_TEST(cse_merges_duplicates_and_commutative_pairs) {
   dlc_node *x = tu_in("x", tu_ty(DLC_F32, 1, 4));
   dlc_node *y = tu_in("y", tu_ty(DLC_F32, 1, 4));
@@ -271,6 +297,16 @@ START_TEST(print_after_all) {
                          "  %4 = mul(%3, %3) : f32[2]\n"
                          "  output y = %4\n"
                          "}\n"
+                         "// -- graph after norm --\n"
+                         "model t {\n"
+                         "  input x : f32[2]\n"
+                         "  %0 = const 1 : f32[]\n"
+                         "  %1 = const 2 : f32[]\n"
+                         "  %2 = add(x, %1) : f32[2]\n"
+                         "  %3 = relu(%2) : f32[2]\n"
+                         "  %4 = mul(%3, %3) : f32[2]\n"
+                         "  output y = %4\n"
+                         "}\n"
                          "// -- graph after fold_bn --\n"
                          "model t {\n"
                          "  input x : f32[2]\n"
@@ -395,7 +431,7 @@ START_TEST(unknown_pass_in_pipeline) {
                    DLC_ERROR);
   ck_assert_str_eq(tu_sink_text(&tu_fx.sink),
                    "error: unknown pass 'sce' in the pipeline (known passes: "
-                   "fold, cse, dce, fold_bn, layout, fuse)\n");
+                   "fold, cse, dce, norm, fold_bn, layout, fuse)\n");
   /* nothing ran: the constant add is still there */
   ck_assert_int_eq(tu_fx.g->nnodes, 8);
 }
@@ -408,7 +444,7 @@ START_TEST(unknown_print_after_pass) {
                    DLC_ERROR);
   ck_assert_str_eq(tu_sink_text(&tu_fx.sink),
                    "error: unknown pass 'fusion' for --print-after (known "
-                   "passes: fold, cse, dce, fold_bn, layout, fuse)\n");
+                   "passes: fold, cse, dce, norm, fold_bn, layout, fuse)\n");
 }
 END_TEST
 
@@ -444,6 +480,7 @@ START_TEST(pass_table) {
                    "  fold     constant folding: evaluate operators on constants\n"
                    "  cse      common subexpression elimination: merge equal nodes\n"
                    "  dce      dead code elimination: drop nodes no output needs\n"
+                   "  norm     recognize layer_norm written out (mean, variance, scale, shift)\n"
                    "  fold_bn  fold batch_norm into the convolution before it\n"
                    "  layout   blocked channels (NCHWc) for convolutions; layout changes cancelled\n"
                    "  fuse     fuse elementwise chains into their producer's kernel\n");
@@ -458,6 +495,7 @@ static Suite *suite(void) {
   tcase_add_test(t, fold_chain);
   tcase_add_test(t, fold_leaves_non_constant_parts);
   tcase_add_test(t, fold_data_movement_and_ints);
+  tcase_add_test(t, norm_recognizes_layer_norm);
   tcase_add_test(t, cse_merges_duplicates_and_commutative_pairs);
   tcase_add_test(t, cse_respects_attributes);
   tcase_add_test(t, cse_constants_but_not_inputs_or_weights);

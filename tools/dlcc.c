@@ -34,7 +34,7 @@ static void usage(FILE *f) {
       "  --features=LIST       target features, e.g. +avx2,-avx512f (default: the\n"
       "                        CPU's)\n"
       "  --passes=LIST         graph passes to run, comma-separated (default:\n"
-      "                        fold,cse,fold_bn,layout,dce,fuse)\n"
+      "                        fold,cse,norm,fold_bn,layout,dce,fuse)\n"
       "  --print-after-all     print the IR after every pass to standard error\n"
       "  --print-after=PASS    print the IR after PASS (a graph pass or lower)\n"
       "  --help                show this help and exit\n"
