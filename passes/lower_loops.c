@@ -825,6 +825,23 @@ static const char *buf_name(lower *L, const dlc_node *n) {
   return dlc_arena_printf(L->m->arena, "t%d", n->id);
 }
 
+/* A reshape (or flatten, squeeze, unsqueeze) of a temporary that nothing
+ * reads after it takes over the operand's bytes as they are, with no
+ * kernel: row-major order does not change. */
+static bool reshape_in_place(lower *L, plan *p, const dlc_node *n, int i, const int *last,
+                             const int *out_of) {
+  if (dlc_ops[n->op].kind != DLC_KIND_RESHAPE || L->nchain || out_of[n->id] >= 0)
+    return false;
+  const dlc_node *o = n->in[0];
+  dlc_lbuf *b = L->buf[o->id];
+  if (b->kind != DLC_BUF_TEMP || last[o->id] != i)
+    return false;
+  dlc_lbuf *ob = dlc_lmodule_add_buf(L->m, DLC_BUF_TEMP, buf_name(L, n), &n->type);
+  plan_share(p, b, ob);
+  L->buf[n->id] = ob;
+  return true;
+}
+
 dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
   lower L = {.g = g, .d = d};
   dlc_lmodule *m = L.m = dlc_lmodule_new(g->name, g->ninputs, g->noutputs);
@@ -896,6 +913,10 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
       if (g->nodes[j]->fused_into == n)
         DLC_PUSH(L.chain, L.nchain, capchain, g->nodes[j]);
     const dlc_node *fin = L.nchain ? L.chain[L.nchain - 1] : n;
+    if (reshape_in_place(&L, &p, n, i, last, out_of)) {
+      release(&L, &p, n, i, last);
+      continue;
+    }
     dlc_lbuf *ob;
     if (out_of[fin->id] >= 0) {
       ob = m->outputs[out_of[fin->id]];

@@ -80,6 +80,13 @@ static const ecase cases[] = {
     {"softmax_257", "input x : f64[2,257]\noutput y = softmax(x, axis=1)", -30, 30, 1e-12, 1e-15},
     /* data movement */
     {"reshape", "input x : f32[3,17]\noutput y = reshape(x, [17,-1])\noutput z = reshape(x, [51])", -1, 1, EXACT},
+    /* reshapes of temporaries take their bytes (no kernel): in a row,
+     * around a transpose, one whose operand is read again after it */
+    {"reshape_in_place", "input x : f32[3,17,5]\n"
+                         "a = reshape(exp(x), [51,5])\nb = transpose(reshape(a, [5,51]))\n"
+                         "c = flatten(tanh(b))\noutput y = c * 2\n"
+                         "s = neg(x)\nr = reshape(s, [15,17])\noutput z = r + 1\noutput w = s - 1",
+     -1, 1, F},
     {"transpose_default", "input x : f32[3,17,5]\noutput y = transpose(x)", -1, 1, EXACT},
     {"transpose_perm", "input x : i64[2,3,5,7]\noutput y = transpose(x, perm=[2,0,3,1])", -9, 9, EXACT},
     {"transpose_2d", "input x : f32[257,3]\noutput y = transpose(x, perm=[1,0])", -1, 1, EXACT},

@@ -377,6 +377,31 @@ START_TEST(workspace_unread_value_is_freed_at_once) {
 }
 END_TEST
 
+/* A reshape of a temporary read by nothing after it is the same bytes
+ * under another type: no kernel. Reshapes of an input, or into an output,
+ * copy. */
+START_TEST(reshape_of_a_temporary_takes_its_bytes) {
+  int64_t flat[] = {1000};
+  dlc_attrs to_flat = {.nints = 1, .ints = flat};
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 2, 4, 250));
+  dlc_node *a = tu_op1(DLC_OP_EXP, x, NULL);
+  dlc_node *r = tu_op1(DLC_OP_RESHAPE, a, &to_flat);
+  tu_out("y", tu_op1(DLC_OP_TANH, r, NULL));
+  tu_out("y2", tu_op1(DLC_OP_TANH, tu_op1(DLC_OP_RESHAPE, x, &to_flat), NULL));
+  tu_out("y3", tu_op1(DLC_OP_RESHAPE, tu_op1(DLC_OP_NEG, x, NULL), &to_flat));
+  lower();
+  const char *want[] = {"k0_exp", "k1_tanh", "k2_reshape", "k3_tanh", "k4_neg", "k5_reshape"};
+  ck_assert_int_eq(m->nkernels, 6);
+  for (int i = 0; i < 6; i++)
+    ck_assert_str_eq(m->kernels[i]->name, want[i]);
+  char ta[16], tr[16];
+  snprintf(ta, sizeof ta, "t%d", a->id);
+  snprintf(tr, sizeof tr, "t%d", r->id);
+  ck_assert_int_eq(buf(tr)->offset, buf(ta)->offset);
+  ck_assert_int_eq(m->workspace_size, N1000);
+}
+END_TEST
+
 START_TEST(workspace_mixed_sizes_first_fit) {
   /* a big value, then small ones: small temps fill the gap the big one
    * leaves, and none overlaps a live one */
@@ -966,6 +991,7 @@ static Suite *suite(void) {
   tcase_add_test(t, verify_prefetch_of_non_param);
   tcase_add_test(t, verify_prefetch_index_not_i64);
   tcase_add_test(t, gemm_prefetches);
+  tcase_add_test(t, reshape_of_a_temporary_takes_its_bytes);
   tcase_add_test(t, gemm_packs_aliasing_a);
   tcase_add_test(t, verify_load_index_not_i64);
   tcase_add_test(t, verify_store_index_not_i64);
