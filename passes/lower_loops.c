@@ -825,12 +825,32 @@ static const char *buf_name(lower *L, const dlc_node *n) {
   return dlc_arena_printf(L->m->arena, "t%d", n->id);
 }
 
-/* A reshape (or flatten, squeeze, unsqueeze) of a temporary that nothing
- * reads after it takes over the operand's bytes as they are, with no
- * kernel: row-major order does not change. */
+/* Whether n keeps the row-major order of its operand's elements: a
+ * reshape, flatten, squeeze or unsqueeze, or a transpose that only moves
+ * axes of size 1 ([1,128,768] to [128,1,768]). */
+static bool keeps_order(const dlc_node *n) {
+  if (dlc_ops[n->op].kind == DLC_KIND_RESHAPE)
+    return true;
+  if (n->op != DLC_OP_TRANSPOSE)
+    return false;
+  const dlc_type *t = &n->in[0]->type;
+  int64_t prev = -1;
+  for (int i = 0; i < n->attr.nints; i++) {
+    int64_t ax = n->attr.ints[i];
+    if (t->dims[ax] == 1)
+      continue;
+    if (ax < prev)
+      return false;
+    prev = ax;
+  }
+  return true;
+}
+
+/* An operator that keeps the order of a temporary that nothing reads
+ * after it takes over the operand's bytes as they are, with no kernel. */
 static bool reshape_in_place(lower *L, plan *p, const dlc_node *n, int i, const int *last,
                              const int *out_of) {
-  if (dlc_ops[n->op].kind != DLC_KIND_RESHAPE || L->nchain || out_of[n->id] >= 0)
+  if (!keeps_order(n) || L->nchain || out_of[n->id] >= 0)
     return false;
   const dlc_node *o = n->in[0];
   dlc_lbuf *b = L->buf[o->id];
@@ -972,7 +992,12 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
     case DLC_KIND_CONV: dlc_lower_conv(&L, n, k); break;
     case DLC_KIND_POOL: dlc_lower_pool(&L, n, k); break;
     case DLC_KIND_RESHAPE: lower_copy(&L, L.buf[n->id], L.buf[n->in[0]->id], k); break;
-    case DLC_KIND_TRANSPOSE: lower_transpose(&L, n, k); break;
+    case DLC_KIND_TRANSPOSE:
+      if (keeps_order(n))
+        lower_copy(&L, L.buf[n->id], L.buf[n->in[0]->id], k);
+      else
+        lower_transpose(&L, n, k);
+      break;
     case DLC_KIND_CONCAT: lower_concat(&L, n, k); break;
     case DLC_KIND_SLICE: lower_slice(&L, n, k); break;
     case DLC_KIND_GATHER: lower_gather(&L, n, k); break;

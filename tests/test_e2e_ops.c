@@ -81,11 +81,16 @@ static const ecase cases[] = {
     /* data movement */
     {"reshape", "input x : f32[3,17]\noutput y = reshape(x, [17,-1])\noutput z = reshape(x, [51])", -1, 1, EXACT},
     /* reshapes of temporaries take their bytes (no kernel): in a row,
-     * around a transpose, one whose operand is read again after it */
-    {"reshape_in_place", "input x : f32[3,17,5]\n"
+     * around a transpose, one whose operand is read again after it;
+     * transposes that only move axes of size 1 are reshapes (of an input:
+     * a copy) */
+    {"reshape_in_place", "input x : f32[3,17,5]\ninput u : f32[1,7,1,9]\n"
                          "a = reshape(exp(x), [51,5])\nb = transpose(reshape(a, [5,51]))\n"
                          "c = flatten(tanh(b))\noutput y = c * 2\n"
-                         "s = neg(x)\nr = reshape(s, [15,17])\noutput z = r + 1\noutput w = s - 1",
+                         "s = neg(x)\nr = reshape(s, [15,17])\noutput z = r + 1\noutput w = s - 1\n"
+                         "output v = transpose(exp(u), perm=[2,1,0,3]) * 3\n"
+                         "output v2 = transpose(u, perm=[1,0,2,3]) - 1\n"
+                         "output v3 = transpose(exp(u), perm=[0,3,2,1]) + 1",
      -1, 1, F},
     {"transpose_default", "input x : f32[3,17,5]\noutput y = transpose(x)", -1, 1, EXACT},
     {"transpose_perm", "input x : i64[2,3,5,7]\noutput y = transpose(x, perm=[2,0,3,1])", -9, 9, EXACT},
