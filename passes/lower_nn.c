@@ -168,26 +168,39 @@ dlc_type dlc_lower_conv_scratch(const dlc_node *n) {
   return t;
 }
 
-/* P = zeros, then P[nc, top + h, left + w] = X[nc, h, w], where an
- * element is b values when channels are blocked (rank 5, b = dims[4]) */
+/* Zeros P[at + 0 .. at + n-1] (nothing when n is 0). */
+static dlc_lstmt *zeros(dlc_lmodule *m, dlc_lbuf *P, dlc_lexpr *at, int64_t n) {
+  if (n <= 0)
+    return NULL;
+  dlc_lvar *z = dlc_lvar_new(m, DLC_I64, "i");
+  return dlc_ls_loop(m, z, n, DLC_LOOP_VECTORIZED,
+                     dlc_ls_store(m, P, ADD(at, VAR(z)), CONST(P->type.dtype, 0)));
+}
+
+/* P[nc, top + h, left + w] = X[nc, h, w] and zeros around it, where an
+ * element is b values when channels are blocked (rank 5, b = dims[4]).
+ * Each byte of P is written once: the rows of padding above and below,
+ * and each row's padding on the left and right, are the only zeros. Per
+ * plane, so threads share all of it. */
 static dlc_lstmt *pad_copy(lower *L, dlc_lbuf *X, dlc_lbuf *P, const dlc_attrs *a) {
   dlc_lmodule *m = L->m;
   const dlc_type *tx = &X->type, *tp = &P->type;
   int64_t b = tx->rank == 5 ? tx->dims[4] : 1;
   int64_t NC = tx->dims[0] * tx->dims[1], H = tx->dims[2], W = tx->dims[3] * b;
-  int64_t Hp = tp->dims[2], Wp = tp->dims[3] * b;
-  dlc_lvar *z = dlc_lvar_new(m, DLC_I64, "i"), *nc = dlc_lvar_new(m, DLC_I64, "i"),
-           *h = dlc_lvar_new(m, DLC_I64, "i"), *w = dlc_lvar_new(m, DLC_I64, "i");
-  /* per plane, so threads share the zeroing too */
-  dlc_lstmt *zero = dlc_ls_loop(m, z, Hp * Wp, DLC_LOOP_VECTORIZED,
-                                dlc_ls_store(m, P, ADD(MUL(VAR(nc), INT(Hp * Wp)), VAR(z)),
-                                             CONST(tp->dtype, 0)));
-  dlc_lexpr *dst = ADD(MUL(ADD(MUL(VAR(nc), INT(Hp)), ADD(VAR(h), INT(a->pad[0]))), INT(Wp)),
-                       ADD(VAR(w), INT(a->pad[1] * b)));
+  int64_t Hp = tp->dims[2], Wp = tp->dims[3] * b, top = a->pad[0], left = a->pad[1] * b;
+  dlc_lvar *nc = dlc_lvar_new(m, DLC_I64, "i"), *h = dlc_lvar_new(m, DLC_I64, "i"),
+           *w = dlc_lvar_new(m, DLC_I64, "i");
+  dlc_lexpr *plane = MUL(VAR(nc), INT(Hp * Wp));
+  dlc_lexpr *row = ADD(plane, MUL(ADD(VAR(h), INT(top)), INT(Wp)));
   dlc_lexpr *src = ADD(MUL(ADD(MUL(VAR(nc), INT(H)), VAR(h)), INT(W)), VAR(w));
-  dlc_lstmt *copy = dlc_ls_loop(m, w, W, DLC_LOOP_VECTORIZED, dlc_ls_store(m, P, dst, LOAD(X, src)));
-  zero->next = dlc_ls_loop(m, h, H, DLC_LOOP_SERIAL, copy);
-  return dlc_ls_loop(m, nc, NC, DLC_LOOP_PARALLEL, zero);
+  dlc_lstmt *each = zeros(m, P, row, left);
+  dlc_ls_append(&each, dlc_ls_loop(m, w, W, DLC_LOOP_VECTORIZED,
+                                   dlc_ls_store(m, P, ADD(row, ADD(INT(left), VAR(w))), LOAD(X, src))));
+  dlc_ls_append(&each, zeros(m, P, ADD(row, INT(left + W)), Wp - left - W));
+  dlc_lstmt *s = zeros(m, P, plane, top * Wp);
+  dlc_ls_append(&s, dlc_ls_loop(m, h, H, DLC_LOOP_SERIAL, each));
+  dlc_ls_append(&s, zeros(m, P, ADD(plane, INT((top + H) * Wp)), (Hp - top - H) * Wp));
+  return dlc_ls_loop(m, nc, NC, DLC_LOOP_PARALLEL, s);
 }
 
 /* ---- conv2d with one group: a matrix product per image ----
