@@ -236,6 +236,15 @@ void dlc_graph_replace_uses(dlc_graph *g, dlc_node *old, dlc_node *new_) {
       g->outputs[i].node = new_;
 }
 
+void dlc_graph_move_last_before(dlc_graph *g, const dlc_node *before) {
+  int pos = 0;
+  while (g->nodes[pos] != before)
+    pos++;
+  dlc_node *c = g->nodes[g->nnodes - 1];
+  memmove(g->nodes + pos + 1, g->nodes + pos, sizeof *g->nodes * (size_t)(g->nnodes - 1 - pos));
+  g->nodes[pos] = c;
+}
+
 void dlc_graph_compact(dlc_graph *g) {
   int k = 0;
   for (int i = 0; i < g->nnodes; i++)

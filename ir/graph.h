@@ -185,6 +185,9 @@ void dlc_graph_add_output(dlc_graph *g, const char *name, dlc_node *node,
 
 /* Replaces every use of old (operands and outputs) by new. */
 void dlc_graph_replace_uses(dlc_graph *g, dlc_node *old, dlc_node *new_);
+/* Moves the node last added (the end of the node list) to just before
+ * `before`, so that it precedes its new readers in topological order. */
+void dlc_graph_move_last_before(dlc_graph *g, const dlc_node *before);
 /* Drops dead nodes from the node list, keeping the order. */
 void dlc_graph_compact(dlc_graph *g);
 /* Counts the live users of each node (operand slots and outputs) into

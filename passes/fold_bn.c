@@ -20,13 +20,6 @@ static float cval(const dlc_node *n, int64_t i) {
   return n->data ? ((const float *)n->data)[i] : 0.0f;
 }
 
-/* Moves the constant just appended to the end of the node list to pos. */
-static void place(dlc_graph *g, int pos) {
-  dlc_node *c = g->nodes[g->nnodes - 1];
-  memmove(g->nodes + pos + 1, g->nodes + pos, sizeof *g->nodes * (size_t)(g->nnodes - 1 - pos));
-  g->nodes[pos] = c;
-}
-
 static bool foldable(const dlc_node *bn, const int *uses) {
   if (bn->op != DLC_OP_BATCH_NORM || bn->dead || bn->type.dtype != DLC_F32)
     return false;
@@ -60,13 +53,10 @@ dlc_status dlc_pass_fold_bn(dlc_graph *g, dlc_diag *d) {
       nb[o] = (float)(((cb ? cval(cb, o) : 0.0) - cval(bn->in[3], o)) * s + cval(bn->in[2], o));
     }
     dlc_type bt = {.dtype = DLC_F32, .rank = 1, .dims = {M}};
-    int pos = 0;
-    while (g->nodes[pos] != c)
-      pos++;
     dlc_node *wn = dlc_graph_add_const(g, &w->type, nw, w->loc);
-    place(g, pos++);
+    dlc_graph_move_last_before(g, c);
     dlc_node *bnode = dlc_graph_add_const(g, &bt, nb, bn->loc);
-    place(g, pos++);
+    dlc_graph_move_last_before(g, c);
     free(nw);
     free(nb);
     i += 2; /* bn moved two places on */

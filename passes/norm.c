@@ -181,6 +181,19 @@ static dlc_node *normalized(const users *u, match *mt, dlc_node *d, dlc_node *ve
   return NULL;
 }
 
+/* When the match's last value is read only by op(last, p) (or op(p,
+ * last)) with p a valid gamma or beta and of x's type, that node becomes
+ * the last; returns p, or NULL. */
+static dlc_node *absorb(const users *u, match *mt, dlc_op op) {
+  dlc_node *r = sole_user(u, mt->last);
+  dlc_node *p = r && r->op == op ? other(r, mt->last) : NULL;
+  if (!p || !param_ok(mt, p) || !dlc_type_equal(&r->type, &mt->x->type))
+    return NULL;
+  kill(mt, mt->last);
+  mt->last = r;
+  return p;
+}
+
 /* Matches the pattern from its first mean; fills mt. */
 static bool match_at(const users *u, dlc_node *m, match *mt) {
   memset(mt, 0, sizeof *mt);
@@ -227,35 +240,10 @@ static bool match_at(const users *u, dlc_node *m, match *mt) {
     return false;
   mt->last = y;
   /* y * gamma, then + beta */
-  dlc_node *z = sole_user(u, y);
-  dlc_node *g = z && z->op == DLC_OP_MUL ? other(z, y) : NULL;
-  if (!g || !param_ok(mt, g) || !dlc_type_equal(&z->type, &x->type))
-    return true;
-  kill(mt, y);
-  mt->gamma = g;
-  mt->last = z;
-  dlc_node *w = sole_user(u, z);
-  dlc_node *b = w && w->op == DLC_OP_ADD ? other(w, z) : NULL;
-  if (!b || !param_ok(mt, b) || !dlc_type_equal(&w->type, &x->type))
-    return true;
-  kill(mt, z);
-  mt->beta = b;
-  mt->last = w;
+  mt->gamma = absorb(u, mt, DLC_OP_MUL);
+  if (mt->gamma)
+    mt->beta = absorb(u, mt, DLC_OP_ADD);
   return true;
-}
-
-/* Moves the node just appended to the end of the node list to pos. */
-static void place(dlc_graph *g, int pos) {
-  dlc_node *c = g->nodes[g->nnodes - 1];
-  memmove(g->nodes + pos + 1, g->nodes + pos, sizeof *g->nodes * (size_t)(g->nnodes - 1 - pos));
-  g->nodes[pos] = c;
-}
-
-static int position(const dlc_graph *g, const dlc_node *n) {
-  int pos = 0;
-  while (g->nodes[pos] != n)
-    pos++;
-  return pos;
 }
 
 /* p as the normalized dims, or (p NULL) a constant of `fill`, placed
@@ -277,7 +265,7 @@ static dlc_node *param(dlc_graph *g, const match *mt, dlc_node *p, double fill) 
   }
   dlc_node *c = dlc_graph_add_const(g, &want, p ? p->data : data, mt->last->loc);
   free(data);
-  place(g, position(g, mt->last));
+  dlc_graph_move_last_before(g, mt->last);
   return c;
 }
 
