@@ -201,7 +201,7 @@ static bool read_header(dlc_safetensors *st, dlc_diag *d) {
       continue;
     }
     dlc_st_tensor t = {0};
-    uint64_t range[2];
+    uint64_t range[2] = {0, 0};
     ok = read_entry(st, j, datalen, d, &t, range);
     if (!ok)
       break;
