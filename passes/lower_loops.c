@@ -834,6 +834,8 @@ static bool keeps_order(const dlc_node *n) {
   if (n->op != DLC_OP_TRANSPOSE)
     return false;
   const dlc_type *t = &n->in[0]->type;
+  if (n->attr.nints != t->rank) /* the shape rule writes the perm out */
+    return false;
   int64_t prev = -1;
   for (int i = 0; i < n->attr.nints; i++) {
     int64_t ax = n->attr.ints[i];
