@@ -222,11 +222,14 @@ static bool match_at(const users *u, dlc_node *m, match *mt) {
     else
       num = r;
   }
-  if (!sq || !num || u->uses[d->id] != (sq->in[1] == d ? 3 : 2))
+  /* the square keeps x's type (a one-element exponent of higher rank
+   * would broadcast it), so the mean of it has m's */
+  if (!sq || !num || u->uses[d->id] != (sq->in[1] == d ? 3 : 2) ||
+      !dlc_type_equal(&sq->type, &x->type))
     return false;
   kill(mt, sq);
   dlc_node *v = sole_user(u, sq);
-  if (!v || v->in[0] != sq || trailing_axis(v) != mt->axis)
+  if (!v || v->in[0] != sq || trailing_axis(v) != mt->axis || !dlc_type_equal(&v->type, &m->type))
     return false;
   kill(mt, v);
   dlc_node *ve = sole_user(u, v);
@@ -236,7 +239,7 @@ static bool match_at(const users *u, dlc_node *m, match *mt) {
     return false;
   kill(mt, ve);
   dlc_node *y = normalized(u, mt, d, ve);
-  if (y != num)
+  if (y != num || !dlc_type_equal(&y->type, &x->type))
     return false;
   mt->last = y;
   /* y * gamma, then + beta */

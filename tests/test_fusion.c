@@ -908,7 +908,7 @@ static const e2e_case cases[] = {
      * d, rsqrt, a gamma with a leading 1 (reshaped), a scalar shift left
      * outside; f64 with reciprocal and neither gamma nor beta. Not: d also
      * an output; a mean over a leading axis; a gamma that would broadcast
-     * the result */
+     * the result; an exponent of higher rank that broadcasts the square */
     {"norm_written_out",
      "input x : f32[6,40]\ninput x3 : f32[2,5,3,7]\ninput h : f64[4,33]\n"
      "input xn : f32[6,40]\ninput xl : f32[6,40]\ninput xa : f32[1,40]\n"
@@ -924,9 +924,13 @@ static const e2e_case cases[] = {
      "output yn = dn / sqrt(mean(dn * dn, axis=1) + 1e-5)\n"
      "ml = mean(xl, axis=0)\ndl = xl - ml\noutput yl = dl / sqrt(mean(dl * dl, axis=0) + 1e-5)\n"
      "ma = mean(xa, axis=[0,1])\nda = xa - ma\n"
-     "output ya = da / sqrt(mean(da * da, axis=[0,1]) + 1e-5) * g\n",
+     "output ya = da / sqrt(mean(da * da, axis=[0,1]) + 1e-5) * g\n"
+     "input xr : f32[4,8]\nweight two : f32[1,1,1] = 2\n"
+     "mr = mean(xr, axis=1)\ndr = xr - mr\n"
+     "output yr = dr / sqrt(mean(pow(dr, two), axis=[1,2]) + 1e-5)\n",
      "k0_layer_norm k1_layer_norm k2_add k3_layer_norm k4_mean k5_sub k6_mul+mean k7_add+sqrt "
-     "k8_div k9_mean k10_sub k11_mul+mean k12_add+sqrt k13_div k14_layer_norm k15_mul",
+     "k8_div k9_mean k10_sub k11_mul+mean k12_add+sqrt k13_div k14_layer_norm k15_mul "
+     "k16_mean k17_sub k18_pow+mean k19_add+sqrt k20_div",
      -2, 2, R, NULL},
     {"ew_squares",
      "input x : f32[3,70]\n"
