@@ -29,15 +29,19 @@ int dlcc__pool_num_threads(const rt_pool *p);
 int dlcc__pool_stale(const rt_pool *p);
 
 /* The ABI's parallel_for; pool is an rt_pool, or NULL to run serially.
- * Splits [0, n) into min(n, num_threads) contiguous chunks whose sizes
- * differ by at most one, runs chunk 0 on the calling thread and the others
- * on workers, and returns when all are done. n <= 0 calls nothing; a
- * single chunk, a pool whose workers could not start, and a call made from
- * inside a body (nesting) run body(closure, 0, n) on the calling thread. */
+ * Splits [0, n) into min(n, num_threads) contiguous parts whose sizes
+ * differ by at most one (dlcc__pool_chunk), one per thread: the calling
+ * thread starts with part 0, workers with the others. Each thread calls
+ * body on pieces of its part (a quarter of it, rounded up), then on the
+ * pieces still unclaimed in the other parts, so that a thread the system
+ * delays does not hold up the rest. Every index runs exactly once; it
+ * returns when all are done. n <= 0 calls nothing; a single part, a pool
+ * whose workers could not start, and a call made from inside a body
+ * (nesting) run body(closure, 0, n) on the calling thread. */
 void dlcc__pool_parallel_for(void *pool, int64_t n, rt_body body,
                              void *closure);
 
-/* Chunk i (0 <= i < parts <= n) of [0, n) as parallel_for splits it. */
+/* Part i (0 <= i < parts <= n) of [0, n) as parallel_for splits it. */
 void dlcc__pool_chunk(int64_t n, int parts, int i, int64_t *begin,
                       int64_t *end);
 
