@@ -14,7 +14,7 @@
  * parallel_for once per kernel, back to back, and a futex sleep and wake
  * costs as much as a small kernel; but an idle pool must not burn a core,
  * so after SPIN_NS a worker sleeps on its own condition variable (one per
- * worker, so that a two-chunk loop wakes one worker, not all of them).
+ * worker, so that a two-part loop wakes one worker, not all of them).
  * A pool with more threads than the processors it may run on does not spin
  * at all: there a spinning thread takes the processor from the very thread
  * it waits for (as GNU OpenMP also does).
@@ -84,7 +84,7 @@ struct rt_pool {
   int parts;
 };
 
-/* Set on workers and, while it runs its chunk, on the caller: a
+/* Set on workers and, while it runs its share, on the caller: a
  * parallel_for from inside a body runs serially instead of posting to a
  * pool that is busy with the outer loop. */
 static _Thread_local int inside_body;
@@ -152,7 +152,7 @@ static int usable_cpus(void) {
 
 void dlcc__pool_chunk(int64_t n, int parts, int i, int64_t *begin,
                       int64_t *end) {
-  /* The first n % parts chunks get one element more. */
+  /* The first n % parts of them get one element more. */
   int64_t q = n / parts, r = n % parts;
   *begin = i * q + (i < r ? i : r);
   *end = *begin + q + (i < r);
@@ -194,10 +194,10 @@ static uint64_t wait_job(worker *w, uint64_t seen) {
   return g;
 }
 
-/* Counts one chunk finished; the last one wakes the caller if it sleeps.
+/* Counts one worker finished; the last one wakes the caller if it sleeps.
  * The signal is sent under the lock, or it could fall between the
  * caller's check of the count and its wait. */
-static void finish_chunk(rt_pool *p) {
+static void finish_share(rt_pool *p) {
   if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) != 1)
     return;
   pthread_mutex_lock(&p->lock);
@@ -215,7 +215,7 @@ static void *worker_main(void *arg) {
     if (seen == STOP)
       return NULL;
     run_job(p, w->index);
-    finish_chunk(p);
+    finish_share(p);
   }
 }
 
@@ -324,7 +324,7 @@ static int pending(rt_pool *p) {
   return atomic_load_explicit(&p->pending, memory_order_acquire);
 }
 
-/* Waits for the workers' chunks of the current job. */
+/* Waits until the workers are done with the current job. */
 static void wait_done(rt_pool *p) {
   spinner s = {.spin_ns = p->spin_ns};
   while (pending(p) != 0 && keep_spinning(&s))
