@@ -39,7 +39,6 @@ typedef struct conv {
   int64_t kb;                /* input blocks per K block */
   int64_t vec;               /* lanes of one vector register */
   dlc_lexpr *vn;             /* the image */
-  int64_t pf_step;           /* > 0: weights prefetched per step of k */
 } conv;
 
 /* ---- the tile shape ---- */
@@ -143,6 +142,7 @@ typedef struct tile {
   dlc_lexpr *owt; /* the pixel tile's index in its row */
   int64_t blocks, rw, kbn; /* output blocks, pixels, input blocks of the K block */
   bool guard_rows, guard_cols; /* some rows / columns it reads lie in the padding */
+  bool shared;                 /* tiles of output blocks shared among threads */
   int64_t njt;                 /* tiles_of_rows: output tiles per row */
 } tile;
 
@@ -219,14 +219,28 @@ static dlc_lstmt *around_tile(conv *c, tile *t, dlc_lstmt *products) {
   return s;
 }
 
+/* Values prefetched per step of k so that the pixel tiles of all rows
+ * cover the next block of weights (tiles of `blocks` output blocks): 0
+ * (none) when the weights are small enough to stay in cache; at most a
+ * cache line a step. */
+#define PREFETCH_MIN_BYTES ((int64_t)512 * 1024)
+
+static int64_t prefetch_step(const conv *c, int64_t blocks) {
+  if ((int64_t)dlc_type_bytes(&c->Wp->type) < PREFETCH_MIN_BYTES)
+    return 0;
+  int64_t tiles = c->OH * ((c->OW + c->rw - 1) / c->rw), wj = blocks * c->ob;
+  int64_t step = (wj + tiles - 1) / tiles;
+  return step < c->vec ? step : c->vec;
+}
+
 /* Tiles of output blocks shared among threads read each K block of their
  * weights from memory in the first pixel tile, then from cache. So each
- * step of k of every pixel tile prefetches pf_step values of the block
+ * step of k of every pixel tile prefetches `per` values of the block
  * read next: the tile's packed weights are contiguous, K blocks in order
  * and the next tile's after them, so the next block starts where this one
  * ends, and the steps of the pixel tiles of the rows in turn walk it. */
-static dlc_lstmt *prefetch_next(conv *c, tile *t, dlc_lexpr *icb, dlc_lexpr *p, dlc_lexpr *q,
-                                dlc_lexpr *ic) {
+static dlc_lstmt *prefetch_next(conv *c, tile *t, int64_t per, dlc_lexpr *icb, dlc_lexpr *p,
+                                dlc_lexpr *q, dlc_lexpr *ic) {
   dlc_lmodule *m = c->L->m;
   int64_t wj = t->blocks * c->ob, Kc = c->CB * c->ib * c->KH * c->KW;
   int64_t S = t->kbn * c->KH * c->KW * c->ib; /* steps of the block */
@@ -235,9 +249,9 @@ static dlc_lstmt *prefetch_next(conv *c, tile *t, dlc_lexpr *icb, dlc_lexpr *p, 
   dlc_lexpr *tile_no = ADD(MUL(t->oh, INT(ntr)), t->owt);
   dlc_lexpr *k_next = ADD(MUL(t->icb0, INT(c->KH * c->KW * c->ib)), INT(S));
   dlc_lexpr *at = ADD(ADD(MUL(t->jt, INT(c->nb * c->ob * Kc)), MUL(k_next, INT(wj))),
-                      MUL(ADD(MUL(tile_no, INT(S)), step), INT(c->pf_step)));
+                      MUL(ADD(MUL(tile_no, INT(S)), step), INT(per)));
   int64_t last = dlc_type_numel(&c->Wp->type) - 1;
-  return dlc_ls_prefetch(m, c->Wp, dlc_lx_binary(m, DLC_LX_MIN, at, INT(last)));
+  return dlc_ls_prefetch(m, c->Wp, dlc_lower_at_most(m, at, last));
 }
 
 static dlc_lstmt *micro(conv *c, tile *t) {
@@ -255,8 +269,9 @@ static dlc_lstmt *micro(conv *c, tile *t) {
                                 LOAD(c->Wp, wi))));
   fma = loop(c, col, wj, DLC_LOOP_VECTORIZED, fma);
   fma = loop(c, r, t->rw, DLC_LOOP_UNROLLED, fma);
-  if (c->pf_step) {
-    dlc_lstmt *pf = prefetch_next(c, t, VAR(icb), VAR(p), VAR(q), VAR(ic));
+  int64_t per = t->shared ? prefetch_step(c, t->blocks) : 0;
+  if (per) {
+    dlc_lstmt *pf = prefetch_next(c, t, per, VAR(icb), VAR(p), VAR(q), VAR(ic));
     pf->next = fma;
     fma = pf;
   }
@@ -388,20 +403,6 @@ static dlc_lstmt *rows_serial(conv *c, tile *t, bool dw) {
   return rows(c, t, dw, DLC_LOOP_SERIAL, row_tiles);
 }
 
-/* Values prefetched per step of k so that the pixel tiles of all rows
- * cover the next block of weights (tiles of `blocks` output blocks): 0
- * (none) when the weights are small enough to stay in cache; at most a
- * cache line a step. */
-#define PREFETCH_MIN_BYTES ((int64_t)512 * 1024)
-
-static int64_t prefetch_step(const conv *c, int64_t blocks) {
-  if ((int64_t)dlc_type_bytes(&c->Wp->type) < PREFETCH_MIN_BYTES)
-    return 0;
-  int64_t tiles = c->OH * ((c->OW + c->rw - 1) / c->rw), wj = blocks * c->ob;
-  int64_t step = (wj + tiles - 1) / tiles;
-  return step < c->vec ? step : c->vec;
-}
-
 /* Over output blocks (tiles of nb, then the remainder) and rows. With at
  * least 4 tiles of output blocks, threads share the tiles (one parallel
  * loop per convolution), and each tile goes over K in blocks whose weights
@@ -419,9 +420,8 @@ static dlc_lstmt *blocks_rows(conv *c, bool dw) {
     if (!part && tiles_parallel) {
       dlc_lvar *vj = ivar(c);
       u.jt = dlc_lx_var(c->L->m, vj);
-      c->pf_step = prefetch_step(c, u.blocks);
+      u.shared = true;
       dlc_ls_append(&s, loop(c, vj, cnt, DLC_LOOP_PARALLEL, kblocks(c, &u, c->kb, dw, rows_serial)));
-      c->pf_step = 0;
     } else {
       /* rows outermost, shared among threads; all of K in one block */
       u.icb0 = dlc_lx_int(c->L->m, 0);

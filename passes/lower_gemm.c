@@ -187,10 +187,6 @@ static int64_t tile_wide(dlc_gemm *G, tile *t) {
 
 static int64_t per_line(const dlc_gemm *G) { return 64 / (int64_t)dlc_dtype_size(G->C->type.dtype); }
 
-static dlc_lexpr *clamp_to(dlc_lmodule *m, dlc_lexpr *i, int64_t last) {
-  return dlc_lx_binary(m, DLC_LX_MIN, i, INT(last));
-}
-
 /* A packed B smaller than this stays in cache between calls. */
 #define PREFETCH_MIN_BYTES ((int64_t)128 * 1024)
 
@@ -211,7 +207,7 @@ static dlc_lstmt *prefetch_b(dlc_gemm *G, tile *t) {
   int64_t pl = per_line(G);
   if (t->b_local && t->k_inside) {
     int64_t lines = (t->nr + pl - 1) / pl;
-    dlc_lexpr *r = clamp_to(m, ADD(ADD(t->k0, INT(t->ks)), VAR(t->k)), G->K - 1);
+    dlc_lexpr *r = dlc_lower_at_most(m, ADD(ADD(t->k0, INT(t->ks)), VAR(t->k)), G->K - 1);
     dlc_lexpr *c = ADD(MUL(t->jt, INT(NR)), MUL(dlc_lx_binary(m, DLC_LX_REM, t->it, INT(lines)), INT(pl)));
     /* r < K and c < N: inside B without another clamp */
     return dlc_ls_prefetch(m, G->B, ADD(G->b_off, ADD(MUL(r, INT(G->ldb)), c)));
@@ -226,7 +222,7 @@ static dlc_lstmt *prefetch_b(dlc_gemm *G, tile *t) {
                                 : ADD(MUL(ADD(t->jt, INT(1)), INT(G->K)), t->k0);
   dlc_lexpr *at = ADD(MUL(SUB(t->it, t->it0), INT(t->ks)), VAR(t->k));
   dlc_lexpr *idx = ADD(MUL(next, INT(NR)), MUL(at, INT(step)));
-  return dlc_ls_prefetch(m, G->B, clamp_to(m, idx, dlc_type_numel(&G->B->type) - 1));
+  return dlc_ls_prefetch(m, G->B, dlc_lower_at_most(m, idx, dlc_type_numel(&G->B->type) - 1));
 }
 
 /* With K blocks outside the column tiles, the tiles of C go to memory and
@@ -238,9 +234,9 @@ static dlc_lstmt *prefetch_c(dlc_gemm *G, tile *t) {
     return NULL;
   int64_t pl = per_line(G);
   dlc_lvar *r = ivar(G), *l = ivar(G);
-  dlc_lexpr *i = clamp_to(m, ADD(MUL(ADD(t->it, INT(1)), INT(MR)), VAR(r)), G->M - 1);
+  dlc_lexpr *i = dlc_lower_at_most(m, ADD(MUL(ADD(t->it, INT(1)), INT(MR)), VAR(r)), G->M - 1);
   dlc_lexpr *j = ADD(MUL(t->jt, INT(NR)), MUL(VAR(l), INT(pl)));
-  dlc_lstmt *s = dlc_ls_prefetch(m, G->C, clamp_to(m, c_index(G, i, j), dlc_type_numel(&G->C->type) - 1));
+  dlc_lstmt *s = dlc_ls_prefetch(m, G->C, dlc_lower_at_most(m, c_index(G, i, j), dlc_type_numel(&G->C->type) - 1));
   s = dlc_ls_loop(m, l, (t->nr + pl - 1) / pl, DLC_LOOP_UNROLLED, s);
   s->unroll = (int)s->extent;
   s = dlc_ls_loop(m, r, MR, DLC_LOOP_UNROLLED, s);

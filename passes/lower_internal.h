@@ -64,6 +64,8 @@ int64_t dlc_lower_prod(const int64_t *dims, int from, int to);
 dlc_lexpr *dlc_lower_in_range(dlc_lmodule *m, dlc_lexpr *i, int64_t n);
 /* i clamped to [0, n-1], so a guarded load never leaves its buffer */
 dlc_lexpr *dlc_lower_clamp(dlc_lmodule *m, dlc_lexpr *i, int64_t n);
+/* min(i, last), for an index known not to be negative (a prefetch's). */
+dlc_lexpr *dlc_lower_at_most(dlc_lmodule *m, dlc_lexpr *i, int64_t last);
 
 /* ---- matrix products (lower_gemm.c) ---- */
 

@@ -317,9 +317,12 @@ dlc_lexpr *dlc_lower_in_range(dlc_lmodule *m, dlc_lexpr *i, int64_t n) {
   return AND(dlc_lx_cmp(m, DLC_LX_GT, i, INT(-1)), LT(i, INT(n)));
 }
 
+dlc_lexpr *dlc_lower_at_most(dlc_lmodule *m, dlc_lexpr *i, int64_t last) {
+  return dlc_lx_binary(m, DLC_LX_MIN, i, INT(last));
+}
+
 dlc_lexpr *dlc_lower_clamp(dlc_lmodule *m, dlc_lexpr *i, int64_t n) {
-  return dlc_lx_binary(m, DLC_LX_MIN, dlc_lx_binary(m, DLC_LX_MAX, i, INT(0)),
-                       INT(n - 1));
+  return dlc_lower_at_most(m, dlc_lx_binary(m, DLC_LX_MAX, i, INT(0)), n - 1);
 }
 
 /* ---- elementwise: unary, binary, where, cast, broadcast_to ---- */
@@ -468,9 +471,9 @@ static void matmul_mnk(const dlc_node *n, int64_t *M, int64_t *N, int64_t *K) {
  * constant (its packed panels stream from memory beside A; reading A in
  * place gained nothing in BERT's products) or A's rows lie a multiple of
  * A_ALIAS_BYTES apart (the rows of a tile and of a block of rows fall
- * into the same sets of L1 and L2 and evict each other). Otherwise A is read in place: with B copied to
- * panels in cache the copy costs more than it saves (up to a tenth of a
- * 256x256x256 product). */
+ * into the same sets of L1 and L2 and evict each other). Otherwise A is
+ * read in place: with B copied to panels in cache the copy costs more
+ * than it saves (up to a tenth of a 256x256x256 product). */
 #define A_ALIAS_BYTES 8192
 dlc_type dlc_lower_pack_a_scratch(const dlc_node *n) {
   dlc_type t = {0};
@@ -993,7 +996,7 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
     case DLC_KIND_NORM: dlc_lower_norm(&L, n, k); break;
     case DLC_KIND_CONV: dlc_lower_conv(&L, n, k); break;
     case DLC_KIND_POOL: dlc_lower_pool(&L, n, k); break;
-    case DLC_KIND_RESHAPE: lower_copy(&L, L.buf[n->id], L.buf[n->in[0]->id], k); break;
+    case DLC_KIND_RESHAPE:
     case DLC_KIND_TRANSPOSE:
       if (keeps_order(n))
         lower_copy(&L, L.buf[n->id], L.buf[n->in[0]->id], k);
