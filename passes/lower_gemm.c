@@ -78,6 +78,7 @@ typedef struct tile {
   int64_t nit;
   bool rem_rows;
   bool k_inside; /* K blocks inside a column tile (the small-A order) */
+  bool in_par;   /* inside a parallel loop: loops nested in it are serial */
 } tile;
 
 static dlc_lexpr *a_at(dlc_gemm *G, tile *t, dlc_lexpr *r, dlc_lexpr *k) {
@@ -282,6 +283,7 @@ static dlc_lstmt *split(dlc_gemm *G, tile *t, bool rows, dlc_loop_kind kind, inn
       t->jt = idx;
       t->nr = NR;
     }
+    t->in_par = t->in_par || (v && kind == DLC_LOOP_PARALLEL);
     dlc_lstmt *in = inner(G, t);
     dlc_ls_append(&s, v ? dlc_ls_loop(m, v, full, kind, in) : in);
   }
@@ -375,8 +377,12 @@ static dlc_lstmt *cf_rows(dlc_gemm *G, tile *t) {
     dlc_lvar *v = t->nit > 1 ? ivar(G) : NULL;
     t->it = v ? ADD(t->it0, VAR(v)) : t->it0;
     t->mr = MR;
+    /* a tile outside the parallel loop over column tiles (the last,
+     * narrow one) shares its rows among the threads instead, when its
+     * panel is not private to one thread */
+    dlc_loop_kind kind = t->in_par || t->b_local ? DLC_LOOP_SERIAL : G->par;
     dlc_lstmt *in = micro(G, t);
-    dlc_ls_append(&s, v ? dlc_ls_loop(m, v, t->nit, DLC_LOOP_SERIAL, in) : in);
+    dlc_ls_append(&s, v ? dlc_ls_loop(m, v, t->nit, kind, in) : in);
   }
   *t = save;
   if (t->rem_rows) {
@@ -511,6 +517,60 @@ static bool small_a(const dlc_gemm *G) {
 
 static dlc_lstmt *sa_kblocks(dlc_gemm *G, tile *t) { return kblocks(G, t, cf_panel); }
 
+/* Threads share the small-A order's column tiles; when there are fewer
+ * than PAR_ITEMS, each column tile is cut into blocks of rows (at least
+ * ROW_BLOCK_MIN tiles each, every block copying its own panels), so that
+ * two threads do not wait on one of them for a third tile. */
+#define PAR_ITEMS 8
+#define ROW_BLOCK_MIN 4
+
+static int64_t row_blocks(int64_t M, int64_t N) {
+  int64_t full = N / NR, nit = M / MR;
+  if (full >= PAR_ITEMS)
+    return 1;
+  int64_t want = full ? (PAR_ITEMS + full - 1) / full : PAR_ITEMS;
+  for (int64_t rb = want; rb > 1; rb--)
+    if (nit % rb == 0 && nit / rb >= ROW_BLOCK_MIN)
+      return rb;
+  return 1;
+}
+
+bool dlc_gemm_split_rows(int64_t M, int64_t N) { return row_blocks(M, N) > 1; }
+
+static dlc_lstmt *sa_order(dlc_gemm *G, tile *t) {
+  int64_t rb = G->par == DLC_LOOP_PARALLEL ? row_blocks(G->M, G->N) : 1;
+  if (rb == 1)
+    return split(G, t, false, G->par, sa_kblocks);
+  dlc_lmodule *m = G->L->m;
+  int64_t full = G->N / NR, rem = G->N % NR, per = t->nit / rb;
+  dlc_lstmt *s = NULL;
+  tile save = *t;
+  /* the column tiles' blocks of full row tiles, then the narrow column
+   * tile's blocks */
+  for (int part = 0; part < 2; part++) {
+    int64_t cnt = part ? (rem ? 1 : 0) : full;
+    if (!cnt)
+      continue;
+    dlc_lvar *u = ivar(G);
+    dlc_lexpr *blk = part ? VAR(u) : dlc_lx_binary(m, DLC_LX_REM, VAR(u), INT(rb));
+    t->jt = part ? INT(full) : dlc_lx_binary(m, DLC_LX_DIV, VAR(u), INT(rb));
+    t->nr = part ? rem : NR;
+    t->it0 = MUL(blk, INT(per));
+    t->nit = per;
+    t->rem_rows = false;
+    t->in_par = true;
+    dlc_ls_append(&s, dlc_ls_loop(m, u, cnt * rb, DLC_LOOP_PARALLEL, sa_kblocks(G, t)));
+    *t = save;
+  }
+  if (t->rem_rows) { /* the last, short row tile of every column tile */
+    t->it0 = INT(t->nit);
+    t->nit = 0;
+    dlc_ls_append(&s, split(G, t, false, G->par, sa_kblocks));
+  }
+  *t = save;
+  return s;
+}
+
 /* Row tiles first (too few column tiles to share): for K blocks, for row
  * tiles (shared among threads), for column tiles: the micro-kernel. The
  * block of packed B stays in cache while every row tile passes over it. */
@@ -564,11 +624,11 @@ dlc_lstmt *dlc_lower_gemm(dlc_gemm *G, dlc_kernel *k, bool parallel) {
     G->A = G->pack_a_into;
     G->a_packed = true;
   }
-  if (G->pack_into && !G->b_packed && dlc_gemm_cols_first(G->M, G->N)) {
-    /* a K block at a time (kp_block); lower_loops.c gives no buffer to a
-     * small A, which copies panels instead */
-    DLC_ASSERT(dlc_type_numel(&G->pack_into->type) >= dlc_gemm_kpanel_numel(G->K, G->N) &&
-               !small_a(G));
+  if (G->pack_into && !G->b_packed && dlc_gemm_cols_first(G->M, G->N) && !small_a(G)) {
+    /* a K block at a time (kp_block); lower_loops.c gives a small A a
+     * buffer only when its rows are split (then B is packed whole, below,
+     * else each column tile copies its panels) */
+    DLC_ASSERT(dlc_type_numel(&G->pack_into->type) >= dlc_gemm_kpanel_numel(G->K, G->N));
     dlc_kernel_use(k, G->pack_into);
     G->kp = G->pack_into;
     G->kc = k_block(G->K);
@@ -599,7 +659,7 @@ dlc_lstmt *dlc_lower_gemm(dlc_gemm *G, dlc_kernel *k, bool parallel) {
     t.nit = G->M / MR;
     t.rem_rows = G->M % MR != 0;
     t.k_inside = true;
-    dlc_ls_append(&pack, split(G, &t, false, G->par, sa_kblocks));
+    dlc_ls_append(&pack, sa_order(G, &t));
   } else if (dlc_gemm_cols_first(G->M, G->N))
     dlc_ls_append(&pack, kblocks(G, &t, G->kp ? kp_block : cf_mblocks));
   else

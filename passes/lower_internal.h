@@ -112,6 +112,9 @@ int64_t dlc_gemm_kpanel_numel(int64_t K, int64_t N);
 /* Whether A (M x K of elem_size bytes) is small enough for the order with
  * column tiles outermost, which copies B's panels itself. */
 bool dlc_gemm_small_a(int64_t M, int64_t K, int64_t elem_size);
+/* Whether the small-A order cuts each column tile into blocks of rows
+ * (too few column tiles to share among threads; B is then packed whole). */
+bool dlc_gemm_split_rows(int64_t M, int64_t N);
 /* Whether the tile loops put column tiles outermost (then a B read from
  * memory is copied block by block into a thread's panel, not packed whole). */
 bool dlc_gemm_cols_first(int64_t M, int64_t N);

@@ -515,9 +515,12 @@ dlc_type dlc_lower_pack_scratch(const dlc_node *n) {
     if (weight || dlc_type_numel(tb) != K * N || dlc_type_numel(tc) != M * N || M < 16)
       return t;
     if (dlc_gemm_cols_first(M, N)) { /* packed a K block at a time */
-      if (dlc_gemm_small_a(M, K, (int64_t)dlc_dtype_size(n->type.dtype)))
+      if (dlc_gemm_small_a(M, K, (int64_t)dlc_dtype_size(n->type.dtype)) &&
+          !dlc_gemm_split_rows(M, N))
         return t;
-      t.dims[0] = dlc_gemm_kpanel_numel(K, N);
+      t.dims[0] = dlc_gemm_small_a(M, K, (int64_t)dlc_dtype_size(n->type.dtype))
+                      ? dlc_gemm_packed_b_numel(K, N)
+                      : dlc_gemm_kpanel_numel(K, N);
     } else
       t.dims[0] = dlc_gemm_packed_b_numel(K, N);
   } else {

@@ -110,6 +110,33 @@ static const e2e_case cases[] = {
      "output y2 = x2 @ w2\n",
      "k0_matmul+add+relu k1_matmul",
      -1, 1, RM, NULL},
+    /* a small A with few column tiles: each column tile is cut into
+     * blocks of rows shared among the threads, B packed whole first (from
+     * memory: k0, k1, k3; a constant: k2); remainder rows after them (k1:
+     * 131 rows), a narrow last column tile (k0: 4 columns) or no full one
+     * (k1: 47 columns), two K blocks (k1, k2), f64 (k3) */
+    {"mm_row_blocks",
+     "input x0 : f32[64,100]\n"
+     "input w0 : f32[100,100]\n"
+     "input x1 : f32[131,300]\n"
+     "input w1 : f32[300,47]\n"
+     "input x2 : f32[96,520]\n"
+     "weight w2 : f32[520,200] = random(seed=1)\n"
+     "input x3 : f64[80,70]\n"
+     "input w3 : f64[70,60]\n"
+     "output y0 = x0 @ w0\n"
+     "output y1 = x1 @ w1\n"
+     "output y2 = x2 @ w2\n"
+     "output y3 = x3 @ w3\n",
+     "k0_matmul k1_matmul k2_matmul[w2.packed] k3_matmul", -1, 1, 1e-4, 3e-4, NULL},
+    /* the same as matrix products of convolutions (im2col, 14x14 output
+     * positions): column tiles copy their own panels per block of rows */
+    {"conv_row_blocks",
+     "input x : f32[1,32,14,14]\n"
+     "weight w : f32[64,32,3,3] = random(seed=1)\n"
+     "weight b : f32[64] = random(seed=2)\n"
+     "output y = relu(conv2d(x, w, b, pad=1))\n",
+     "k0_conv2d+relu[w.packed]", -1, 1, RM, NO_LAYOUT},
     /* the weights are constants, packed into column panels */
     {"mm_packed_a",
      "input x0 : f32[1,1]\n"

@@ -704,6 +704,38 @@ START_TEST(gemm_prefetches) {
 }
 END_TEST
 
+/* Threads share the tiles of a product evenly: with a small A and fewer
+ * than 8 column tiles (k0: two and a narrow one), each column tile is cut
+ * into blocks of rows, B packed whole first; with 10 column tiles (k1) it
+ * is not. The narrow last column tile of k2 (K blocks outside the column
+ * tiles) shares its 32 row tiles among the threads. */
+START_TEST(gemm_shares_tiles) {
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 2, 64, 100));
+  dlc_node *w = tu_in("w", tu_ty(DLC_F32, 2, 100, 100));
+  dlc_node *wn = tu_in("wn", tu_ty(DLC_F32, 2, 100, 480));
+  dlc_node *xl = tu_in("xl", tu_ty(DLC_F32, 2, 300, 600));
+  dlc_node *wl = tu_in("wl", tu_ty(DLC_F32, 2, 600, 130));
+  tu_out("y", tu_op2(DLC_OP_MATMUL, x, w));
+  tu_out("z", tu_op2(DLC_OP_MATMUL, x, wn));
+  tu_out("q", tu_op2(DLC_OP_MATMUL, xl, wl));
+  lower();
+  char *got = print_module(m);
+  long k1 = text_find(got, 0, "kernel k1_"), k2 = text_find(got, 0, "kernel k2_");
+  long pack = text_find(got, 0, "t5.packed[");
+  long blocks = text_find(got, 0, "in 0..4 parallel {");
+  long narrow = text_find(got, blocks + 1, "in 0..2 parallel {");
+  long div = text_find(got, 0, " / 2)");
+  long div1 = text_find(got, k1, " / ");
+  long rows = text_find(got, k2, "in 0..32 parallel {");
+  free(got);
+  ck_assert(k1 > 0 && k2 > k1);
+  ck_assert(pack > 0 && pack < blocks && blocks < narrow && narrow < k1);
+  ck_assert(div > blocks && div < narrow);
+  ck_assert(div1 < 0 || div1 > k2);
+  ck_assert(rows > k2);
+}
+END_TEST
+
 /* A matmul packs an A read from memory when its rows lie a multiple of 8
  * KiB apart (they would evict each other from the caches, k0) or B is a
  * constant (k2); otherwise it reads A in place (k1). */
@@ -999,6 +1031,7 @@ static Suite *suite(void) {
   tcase_add_test(t, verify_prefetch_of_non_param);
   tcase_add_test(t, verify_prefetch_index_not_i64);
   tcase_add_test(t, gemm_prefetches);
+  tcase_add_test(t, gemm_shares_tiles);
   tcase_add_test(t, reshape_of_a_temporary_takes_its_bytes);
   tcase_add_test(t, gemm_packs_aliasing_a);
   tcase_add_test(t, verify_load_index_not_i64);
