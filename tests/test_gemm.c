@@ -82,9 +82,9 @@ static const e2e_case cases[] = {
      "output y8_16x48x256 = x8 @ w8\n",
      "k0_matmul k1_matmul k2_matmul k3_matmul k4_matmul k5_matmul k6_matmul k7_matmul k8_matmul",
      -1, 1, RM, NULL},
-    /* A from memory whose rows lie a multiple of 8 KiB apart is packed
+    /* A from memory whose rows lie a multiple of 4 KiB apart is packed
      * into row panels at run time (remainder rows padded with zeros); f32
-     * with 2048 columns, f64 with 1024, small A and large */
+     * with 2048 and 1024 columns, f64 with 1024, small A and large */
     {"mm_pack_a",
      "input x : f32[21,2048]\n"
      "input w : f32[2048,100]\n"
@@ -92,10 +92,13 @@ static const e2e_case cases[] = {
      "input w2 : f64[1024,97]\n"
      "input x3 : f32[270,2048]\n"
      "input w3 : f32[2048,110]\n"
+     "input x4 : f32[19,1024]\n"
+     "input w4 : f32[1024,100]\n"
      "output y = x @ w\n"
      "output y2 = x2 @ w2\n"
-     "output y3 = x3 @ w3\n",
-     "k0_matmul k1_matmul k2_matmul", -1, 1, RM, NULL},
+     "output y3 = x3 @ w3\n"
+     "output y4 = x4 @ w4\n",
+     "k0_matmul k1_matmul k2_matmul k3_matmul", -1, 1, RM, NULL},
     /* B from memory with a large A (more than 256 rows, or more than 512
      * KiB): B is packed a K block at a time, its rows read in order, into
      * panels the column tiles share (the last one padded with zeros); three

@@ -736,9 +736,10 @@ START_TEST(gemm_shares_tiles) {
 }
 END_TEST
 
-/* A matmul packs an A read from memory when its rows lie a multiple of 8
- * KiB apart (they would evict each other from the caches, k0) or B is a
- * constant (k2); otherwise it reads A in place (k1). */
+/* A matmul packs an A read from memory when its rows lie a multiple of 4
+ * KiB apart (they would evict each other from L1: k0 at 8 KiB, k3 at 4)
+ * or B is a constant (k2); otherwise it reads A in place (k1: 4000 bytes,
+ * k4: 2 KiB). */
 START_TEST(gemm_packs_aliasing_a) {
   static float wc[1000 * 100];
   dlc_node *x = tu_in("x", tu_ty(DLC_F32, 2, 40, 2048));
@@ -746,12 +747,18 @@ START_TEST(gemm_packs_aliasing_a) {
   dlc_node *x2 = tu_in("x2", tu_ty(DLC_F32, 2, 40, 1000));
   dlc_node *w2 = tu_in("w2", tu_ty(DLC_F32, 2, 1000, 100));
   dlc_node *w3 = tu_weight("w3", tu_ty(DLC_F32, 2, 1000, 100), wc);
+  dlc_node *x4 = tu_in("x4", tu_ty(DLC_F32, 2, 40, 1024));
+  dlc_node *w4 = tu_in("w4", tu_ty(DLC_F32, 2, 1024, 100));
+  dlc_node *x5 = tu_in("x5", tu_ty(DLC_F32, 2, 40, 512));
+  dlc_node *w5 = tu_in("w5", tu_ty(DLC_F32, 2, 512, 100));
   tu_out("y", tu_op2(DLC_OP_MATMUL, x, w));
   tu_out("z", tu_op2(DLC_OP_MATMUL, x2, w2));
   tu_out("q", tu_op2(DLC_OP_MATMUL, x2, w3));
+  tu_out("r", tu_op2(DLC_OP_MATMUL, x4, w4));
+  tu_out("s", tu_op2(DLC_OP_MATMUL, x5, w5));
   lower();
-  bool packs[3];
-  for (int k = 0; k < 3; k++) {
+  bool packs[5];
+  for (int k = 0; k < 5; k++) {
     dlc_kernel *kk = m->kernels[k];
     packs[k] = false;
     for (int i = 0; i < kk->nparams; i++)
@@ -760,6 +767,8 @@ START_TEST(gemm_packs_aliasing_a) {
   ck_assert(packs[0]);
   ck_assert(!packs[1]);
   ck_assert(packs[2]);
+  ck_assert(packs[3]);
+  ck_assert(!packs[4]);
 }
 END_TEST
 
