@@ -292,3 +292,122 @@ void dlc_ls_append(dlc_lstmt **head, dlc_lstmt *s) {
     head = &(*head)->next;
   *head = s;
 }
+
+/* ---- analyses ---- */
+
+bool dlc_lx_reads(const dlc_lexpr *e, const dlc_lvar *v) {
+  if (e->kind == DLC_LX_VAR)
+    return e->var == v;
+  for (int i = 0; i < dlc_lx_arity[e->kind]; i++)
+    if (dlc_lx_reads(e->a[i], v))
+      return true;
+  return false;
+}
+
+int dlc_ls_reduction(const dlc_lstmt *s) {
+  const dlc_lexpr *e = s->value;
+  if (s->kind != DLC_LS_ASSIGN ||
+      (e->kind != DLC_LX_ADD && e->kind != DLC_LX_MAX && e->kind != DLC_LX_MIN))
+    return -1;
+  for (int i = 0; i < 2; i++)
+    if (e->a[i]->kind == DLC_LX_VAR && e->a[i]->var == s->var && !dlc_lx_reads(e->a[1 - i], s->var))
+      return 1 - i;
+  return -1;
+}
+
+bool dlc_block_reads(const dlc_lstmt *s, const dlc_lvar *v) {
+  for (; s; s = s->next) {
+    if (s->kind == DLC_LS_ASSIGN && s->var == v && dlc_ls_reduction(s) >= 0)
+      continue;
+    if (s->kind == DLC_LS_PREFETCH) {
+      if (dlc_lx_reads(s->index, v))
+        return true;
+      continue;
+    }
+    if (s->kind == DLC_LS_LOOP)
+      continue;
+    if (dlc_lx_reads(s->value, v) || (s->kind == DLC_LS_STORE && dlc_lx_reads(s->index, v)))
+      return true;
+  }
+  return false;
+}
+
+bool dlc_loop_has_reduction(const dlc_lstmt *loop) {
+  for (const dlc_lstmt *s = loop->body; s; s = s->next)
+    if (s->kind == DLC_LS_ASSIGN && dlc_ls_reduction(s) >= 0)
+      return true;
+  return false;
+}
+
+bool dlc_loop_lanes_ok(const dlc_lstmt *loop) {
+  for (const dlc_lstmt *s = loop->body; s; s = s->next) {
+    if (s->kind == DLC_LS_STORE) {
+      if (!dlc_lx_reads(s->index, loop->var))
+        return false;
+    } else if (s->kind == DLC_LS_ASSIGN) {
+      if (dlc_ls_reduction(s) >= 0) {
+        if (dlc_block_reads(loop->body, s->var))
+          return false;
+      } else { /* private: not read before this statement, not reduced */
+        for (const dlc_lstmt *t = loop->body; t != s; t = t->next)
+          if (dlc_lx_reads(t->value, s->var) ||
+              (t->kind == DLC_LS_STORE && dlc_lx_reads(t->index, s->var)) ||
+              (t->kind == DLC_LS_ASSIGN && t->var == s->var))
+            return false;
+      }
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+/* Whether a statement of the list, nested loops included, reads v. */
+static bool block_reads_any(const dlc_lstmt *s, const dlc_lvar *v) {
+  for (; s; s = s->next) {
+    switch (s->kind) {
+    case DLC_LS_LOOP:
+      if (block_reads_any(s->body, v))
+        return true;
+      break;
+    case DLC_LS_STORE:
+      if (dlc_lx_reads(s->index, v) || dlc_lx_reads(s->value, v))
+        return true;
+      break;
+    case DLC_LS_ASSIGN:
+      if (dlc_lx_reads(s->value, v))
+        return true;
+      break;
+    case DLC_LS_PREFETCH:
+      if (dlc_lx_reads(s->index, v))
+        return true;
+      break;
+    }
+  }
+  return false;
+}
+
+/* Whether a statement of the list s (nested loops included, the statement
+ * `skip` left out) assigns a local that the statement list `in` reads. */
+static bool assigns_read_by(const dlc_lstmt *s, const dlc_lstmt *skip, const dlc_lstmt *in) {
+  for (; s; s = s->next) {
+    if (s == skip)
+      continue;
+    if (s->kind == DLC_LS_ASSIGN && block_reads_any(in, s->var))
+      return true;
+    if (s->kind == DLC_LS_LOOP && assigns_read_by(s->body, skip, in))
+      return true;
+  }
+  return false;
+}
+
+bool dlc_loop_outlinable(const dlc_kernel *k, const dlc_lstmt *loop) {
+  return !assigns_read_by(k->body, loop, loop->body);
+}
+
+double dlc_block_work(const dlc_lstmt *s) {
+  double w = 0;
+  for (; s; s = s->next)
+    w += s->kind == DLC_LS_LOOP ? (double)s->extent * dlc_block_work(s->body) : 1;
+  return w;
+}

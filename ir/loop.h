@@ -157,6 +157,32 @@ dlc_lstmt *dlc_ls_prefetch(dlc_lmodule *m, dlc_lbuf *b, dlc_lexpr *index);
 /* Appends s (and its successors) to the block starting at *head. */
 void dlc_ls_append(dlc_lstmt **head, dlc_lstmt *s);
 
+/* ---- analyses shared by the loop passes and the backends ---- */
+
+/* Whether expression e reads variable v. */
+bool dlc_lx_reads(const dlc_lexpr *e, const dlc_lvar *v);
+/* Whether s is a reduction step: v = v op e or v = e op v with op add, max
+ * or min and e free of v. Returns e's operand position (0 or 1), or -1. */
+int dlc_ls_reduction(const dlc_lstmt *s);
+/* Whether a statement of the list (not in nested loops' bodies: the lists
+ * this is asked about have none) reads v, other than as a reduction of v
+ * itself. */
+bool dlc_block_reads(const dlc_lstmt *s, const dlc_lvar *v);
+/* Whether the body of loop holds a reduction step. */
+bool dlc_loop_has_reduction(const dlc_lstmt *loop);
+/* Whether loop's body can run in SIMD lanes: straight-line stores whose
+ * index reads the loop variable (two iterations never write one element),
+ * locals each iteration sets before it reads them, and reductions whose
+ * variable nothing else reads; no nested loop, no prefetch. */
+bool dlc_loop_lanes_ok(const dlc_lstmt *loop);
+/* Whether loop, a statement of k, can run as a function of its own on
+ * other threads: it reads no local that k assigns outside it (a thread
+ * starts with fresh locals; enclosing loops' indices are passed along). */
+bool dlc_loop_outlinable(const dlc_kernel *k, const dlc_lstmt *loop);
+/* The innermost iterations of a statement list: each statement counts 1,
+ * a loop its extent times its body's count. */
+double dlc_block_work(const dlc_lstmt *s);
+
 /* Checks invariants: indices are I64, operand dtypes agree, buffers used by
  * a kernel are its params, loop variables are bound where used. */
 dlc_status dlc_lmodule_verify(const dlc_lmodule *m, dlc_diag *d);

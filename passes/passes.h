@@ -9,6 +9,7 @@
 
 #include "ir/diag.h"
 #include "ir/graph.h"
+#include "ir/loop.h"
 
 /* A graph pass rewrites g in place; user-visible problems go to d. */
 typedef dlc_status (*dlc_pass_fn)(dlc_graph *g, dlc_diag *d);
@@ -37,7 +38,26 @@ typedef struct dlc_pass_options {
 dlc_status dlc_run_passes(dlc_graph *g, const char *pipeline,
                           const dlc_pass_options *o, dlc_diag *d);
 
-/* Whether name is a known pass. */
+/* A loop pass rewrites the loop IR in place (loop_passes.def). */
+typedef void (*dlc_loop_pass_fn)(dlc_lmodule *m);
+
+#define X(id, name, fn, desc) void fn(dlc_lmodule *m);
+#include "loop_passes.def"
+#undef X
+
+/* Runs every loop pass in order on m, printing the loops after each as
+ * o asks (`// -- loops after NAME --`, then dlc_lmodule_print's text) and
+ * verifying them when o->verify_each. o may be NULL. Returns DLC_ERROR
+ * (an internal error naming the pass) only when verification fails. */
+dlc_status dlc_run_loop_passes(dlc_lmodule *m, const dlc_pass_options *o, dlc_diag *d);
+
+/* Whether name is a known loop pass. */
+bool dlc_loop_pass_exists(const char *name);
+
+/* Lists the loop passes like dlc_pass_list. */
+void dlc_loop_pass_list(FILE *out);
+
+/* Whether name is a known (graph) pass. */
 bool dlc_pass_exists(const char *name);
 
 /* Lists the passes for dlcc --help: one line per pass, two spaces, the name

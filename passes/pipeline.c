@@ -137,3 +137,51 @@ dlc_status dlc_run_passes(dlc_graph *g, const char *pipeline,
   free(list);
   return st;
 }
+
+/* ---- loop passes ---- */
+
+typedef struct loop_passinfo {
+  const char *name;
+  dlc_loop_pass_fn fn;
+  const char *desc;
+} loop_passinfo;
+
+static const loop_passinfo loop_passes[] = {
+#define X(id, name_, fn_, desc_) {.name = name_, .fn = fn_, .desc = desc_},
+#include "loop_passes.def"
+#undef X
+};
+#define NUM_LOOP_PASSES (int)(sizeof loop_passes / sizeof *loop_passes)
+
+bool dlc_loop_pass_exists(const char *name) {
+  for (int i = 0; name && i < NUM_LOOP_PASSES; i++)
+    if (strcmp(loop_passes[i].name, name) == 0)
+      return true;
+  return false;
+}
+
+void dlc_loop_pass_list(FILE *out) {
+  for (int i = 0; i < NUM_LOOP_PASSES; i++)
+    fprintf(out, "  %-11s %s\n", loop_passes[i].name, loop_passes[i].desc);
+}
+
+dlc_status dlc_run_loop_passes(dlc_lmodule *m, const dlc_pass_options *o, dlc_diag *d) {
+  static const dlc_pass_options none = {0};
+  if (!o)
+    o = &none;
+  FILE *out = o->print_out ? o->print_out : stderr;
+  for (int i = 0; i < NUM_LOOP_PASSES; i++) {
+    const loop_passinfo *pi = &loop_passes[i];
+    pi->fn(m);
+    if (o->print_after_all || (o->print_after && strcmp(o->print_after, pi->name) == 0)) {
+      fprintf(out, "// -- loops after %s --\n", pi->name);
+      dlc_lmodule_print(m, out);
+      fflush(out);
+    }
+    if (o->verify_each && dlc_lmodule_verify(m, d) != DLC_OK) {
+      dlc_error(d, dlc_noloc(), "internal: the loops are invalid after pass '%s'", pi->name);
+      return DLC_ERROR;
+    }
+  }
+  return DLC_OK;
+}

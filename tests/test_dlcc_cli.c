@@ -79,7 +79,20 @@ START_TEST(test_print_after) {
   ck_assert_ptr_nonnull(strstr(out, "// -- graph after fold --"));
   ck_assert_ptr_nonnull(strstr(out, "// -- graph after cse --"));
   ck_assert_ptr_nonnull(strstr(out, "// -- graph after dce --"));
-  ck_assert_ptr_nonnull(strstr(out, "// -- loops after lower --"));
+  const char *low = strstr(out, "// -- loops after lower --");
+  ck_assert_ptr_nonnull(low);
+  const char *par = strstr(low, "// -- loops after parallelize --");
+  ck_assert_ptr_nonnull(par);
+  ck_assert_ptr_nonnull(strstr(par, "// -- loops after vectorize --"));
+  free(out);
+  /* a loop pass alone: the 784x256 product's column tiles are worth
+   * threads */
+  const char *one[] = {DLCC_BIN, "--print-after=parallelize", mlp, mlp_w, "-o", "/dev/null", NULL};
+  ck_assert_int_eq(tu_run(one, &out), 0);
+  const char *head = "// -- loops after parallelize --\nmodule mlp {\n";
+  ck_assert(strncmp(out, head, strlen(head)) == 0);
+  ck_assert(strstr(out, "(t7, x, b1, acc, w1.packed) {\n    for %i0 in 0..5 parallel {\n") != NULL);
+  ck_assert(strstr(out, "after vectorize") == NULL && strstr(out, "after lower") == NULL);
   free(out);
 }
 END_TEST
@@ -138,7 +151,8 @@ START_TEST(test_option_errors) {
   ck_assert_int_eq(tu_run(help, &out), 0);
   for (const char *const *f = (const char *const[]){"-o FILE", "-O0", "--emit=KIND", "--weights=FILE",
                                                      "--target=TRIPLE", "--cpu=NAME", "--print-after-all",
-                                                     "--print-after=PASS", "fold", "cse", "dce", NULL};
+                                                     "--print-after=PASS", "fold", "cse", "dce",
+                                                     "loop passes", "parallelize", "vectorize", NULL};
        *f; f++)
     ck_assert_msg(strstr(out, *f) != NULL, "--help lacks %s", *f);
   free(out);

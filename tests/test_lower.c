@@ -11,6 +11,7 @@
 #include "ir/graph.h"
 #include "ir/loop.h"
 #include "passes/lower.h"
+#include "passes/passes.h"
 #include "tests/testutil.h"
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -663,6 +664,134 @@ START_TEST(verify_prefetch_index_not_i64) {
 }
 END_TEST
 
+/* ---- loop passes ---------------------------------------------------- */
+
+/* A kernel k over a and b of 2^20 floats, for the loop passes. */
+static void pass_module(void) {
+  m = dlc_lmodule_new("p", 1, 1);
+  dlc_type t = tu_ty(DLC_F32, 1, 1 << 20);
+  ha = dlc_lmodule_add_buf(m, DLC_BUF_INPUT, "a", &t);
+  hb = dlc_lmodule_add_buf(m, DLC_BUF_OUTPUT, "b", &t);
+  m->inputs[0] = ha;
+  m->outputs[0] = hb;
+  hk = dlc_lmodule_add_kernel(m, "k");
+  dlc_kernel_use(hk, hb);
+  dlc_kernel_use(hk, ha);
+}
+
+static dlc_lvar *ix(void) { return dlc_lvar_new(m, DLC_I64, "i"); }
+static dlc_lexpr *V(dlc_lvar *v) { return dlc_lx_var(m, v); }
+static dlc_lexpr *at(dlc_lvar *i, int64_t n, dlc_lvar *j) { /* i*n + j */
+  return dlc_lx_binary(m, DLC_LX_ADD, dlc_lx_binary(m, DLC_LX_MUL, V(i), dlc_lx_int(m, n)), V(j));
+}
+static dlc_lstmt *copy_at(dlc_lexpr *e) { return dlc_ls_store(m, hb, e, dlc_lx_load(m, ha, e)); }
+static dlc_lstmt *seq2(dlc_lstmt *a, dlc_lstmt *b) {
+  dlc_ls_append(&a, b);
+  return a;
+}
+
+/* parallelize keeps parallel the outermost loops with enough work that
+ * read no local set outside them; the others become serial. */
+START_TEST(parallelize_keeps_loops_worth_threads) {
+  pass_module();
+  dlc_lvar *i1 = ix(), *i2 = ix(), *j2 = ix(), *i3 = ix(), *j3 = ix(), *i4 = ix(), *j4 = ix(),
+           *i5 = ix(), *j5 = ix();
+  dlc_lvar *x = dlc_kernel_local(m, hk, DLC_F32), *y = dlc_kernel_local(m, hk, DLC_F32);
+  /* 4 iterations: too little work */
+  dlc_lstmt *s1 = dlc_ls_loop(m, i1, 4, DLC_LOOP_PARALLEL, copy_at(V(i1)));
+  /* nested: the outer one runs on threads, the inner one inside it */
+  dlc_lstmt *in2 = dlc_ls_loop(m, j2, 256, DLC_LOOP_PARALLEL, copy_at(at(i2, 256, j2)));
+  dlc_lstmt *s2 = dlc_ls_loop(m, i2, 256, DLC_LOOP_PARALLEL, in2);
+  /* reads x, set before it */
+  dlc_lstmt *set = dlc_ls_assign(m, x, dlc_lx_float(m, DLC_F32, 1));
+  dlc_lstmt *s3 = dlc_ls_loop(
+      m, i3, 1024, DLC_LOOP_PARALLEL,
+      dlc_ls_loop(m, j3, 64, DLC_LOOP_SERIAL, dlc_ls_store(m, hb, at(i3, 64, j3), V(x))));
+  /* one iteration: the loop inside it gets the threads */
+  dlc_lstmt *in4 = dlc_ls_loop(m, j4, 65536, DLC_LOOP_PARALLEL, copy_at(V(j4)));
+  dlc_lstmt *s4 = dlc_ls_loop(m, i4, 1, DLC_LOOP_PARALLEL, in4);
+  /* y is set and read inside: private to each iteration */
+  dlc_lstmt *s5 = dlc_ls_loop(
+      m, i5, 1024, DLC_LOOP_PARALLEL,
+      dlc_ls_loop(m, j5, 64, DLC_LOOP_SERIAL,
+                  seq2(dlc_ls_assign(m, y, dlc_lx_load(m, ha, at(i5, 64, j5))),
+                       dlc_ls_store(m, hb, at(i5, 64, j5), V(y)))));
+  hk->body = seq2(seq2(seq2(seq2(seq2(s1, s2), set), s3), s4), s5);
+  ck_assert_int_eq(dlc_lmodule_verify(m, tu_fx.sink.d), DLC_OK);
+  dlc_loop_pass_parallelize(m);
+  ck_assert_int_eq(s1->loop_kind, DLC_LOOP_SERIAL);
+  ck_assert_int_eq(s2->loop_kind, DLC_LOOP_PARALLEL);
+  ck_assert_int_eq(in2->loop_kind, DLC_LOOP_SERIAL);
+  ck_assert_int_eq(s3->loop_kind, DLC_LOOP_SERIAL);
+  ck_assert_int_eq(s4->loop_kind, DLC_LOOP_SERIAL);
+  ck_assert_int_eq(in4->loop_kind, DLC_LOOP_PARALLEL);
+  ck_assert_int_eq(s5->loop_kind, DLC_LOOP_PARALLEL);
+  ck_assert_int_eq(dlc_lmodule_verify(m, tu_fx.sink.d), DLC_OK);
+}
+END_TEST
+
+/* vectorize keeps vectorized the loops whose bodies run in lanes. */
+START_TEST(vectorize_keeps_loops_that_run_in_lanes) {
+  pass_module();
+  dlc_lvar *c[6], *d = ix();
+  for (int i = 0; i < 6; i++)
+    c[i] = ix();
+  dlc_lvar *acc = dlc_kernel_local(m, hk, DLC_F32), *t = dlc_kernel_local(m, hk, DLC_F32),
+           *u = dlc_kernel_local(m, hk, DLC_F32);
+  dlc_lstmt *v[6];
+  /* a prefetch */
+  v[0] = dlc_ls_loop(m, c[0], 48, DLC_LOOP_VECTORIZED,
+                     seq2(dlc_ls_prefetch(m, ha, V(c[0])), copy_at(V(c[0]))));
+  /* every iteration stores to b[0] */
+  v[1] = dlc_ls_loop(m, c[1], 48, DLC_LOOP_VECTORIZED,
+                     dlc_ls_store(m, hb, dlc_lx_int(m, 0), dlc_lx_load(m, ha, V(c[1]))));
+  /* a reduction */
+  v[2] = dlc_ls_loop(
+      m, c[2], 48, DLC_LOOP_VECTORIZED,
+      dlc_ls_assign(m, acc, dlc_lx_binary(m, DLC_LX_ADD, V(acc), dlc_lx_load(m, ha, V(c[2])))));
+  /* a nested loop */
+  v[3] = dlc_ls_loop(m, c[3], 48, DLC_LOOP_VECTORIZED,
+                     dlc_ls_loop(m, d, 2, DLC_LOOP_SERIAL, copy_at(at(c[3], 2, d))));
+  /* a private local, set then read */
+  v[4] = dlc_ls_loop(m, c[4], 48, DLC_LOOP_VECTORIZED,
+                     seq2(dlc_ls_assign(m, t, dlc_lx_load(m, ha, V(c[4]))),
+                          dlc_ls_store(m, hb, V(c[4]), V(t))));
+  /* a local read before it is set: carried from the iteration before */
+  v[5] = dlc_ls_loop(m, c[5], 48, DLC_LOOP_VECTORIZED,
+                     seq2(dlc_ls_store(m, hb, V(c[5]), V(u)),
+                          dlc_ls_assign(m, u, dlc_lx_load(m, ha, V(c[5])))));
+  hk->body = v[0];
+  for (int i = 1; i < 6; i++)
+    dlc_ls_append(&hk->body, v[i]);
+  ck_assert_int_eq(dlc_lmodule_verify(m, tu_fx.sink.d), DLC_OK);
+  dlc_loop_pass_vectorize(m);
+  static const dlc_loop_kind want[6] = {DLC_LOOP_SERIAL, DLC_LOOP_SERIAL, DLC_LOOP_VECTORIZED,
+                                        DLC_LOOP_SERIAL, DLC_LOOP_VECTORIZED, DLC_LOOP_SERIAL};
+  for (int i = 0; i < 6; i++)
+    ck_assert_msg(v[i]->loop_kind == want[i], "loop %d", i);
+}
+END_TEST
+
+/* The loop passes print after themselves when asked, in order. */
+START_TEST(loop_passes_print) {
+  pass_module();
+  dlc_lvar *i = ix();
+  hk->body = dlc_ls_loop(m, i, 8, DLC_LOOP_PARALLEL, copy_at(V(i)));
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  dlc_pass_options o = {.print_after_all = true, .print_out = f, .verify_each = true};
+  ck_assert_int_eq(dlc_run_loop_passes(m, &o, tu_fx.sink.d), DLC_OK);
+  fclose(f);
+  const char *p = strstr(buf, "// -- loops after parallelize --\nmodule p {");
+  ck_assert_ptr_nonnull(p);
+  ck_assert_ptr_nonnull(strstr(p, "for %i0 in 0..8 serial {"));
+  ck_assert_ptr_nonnull(strstr(p, "// -- loops after vectorize --\nmodule p {"));
+  free(buf);
+  ck_assert(dlc_loop_pass_exists("vectorize") && !dlc_loop_pass_exists("lower"));
+}
+END_TEST
+
 /* The offset of needle in text at or after from, or -1. */
 static long text_find(const char *text, long from, const char *needle) {
   const char *p = strstr(text + from, needle);
@@ -1039,6 +1168,9 @@ static Suite *suite(void) {
   tcase_add_test(t, verify_prefetch_ok);
   tcase_add_test(t, verify_prefetch_of_non_param);
   tcase_add_test(t, verify_prefetch_index_not_i64);
+  tcase_add_test(t, parallelize_keeps_loops_worth_threads);
+  tcase_add_test(t, vectorize_keeps_loops_that_run_in_lanes);
+  tcase_add_test(t, loop_passes_print);
   tcase_add_test(t, gemm_prefetches);
   tcase_add_test(t, gemm_shares_tiles);
   tcase_add_test(t, reshape_of_a_temporary_takes_its_bytes);

@@ -36,13 +36,16 @@ static void usage(FILE *f) {
       "  --passes=LIST         graph passes to run, comma-separated (default:\n"
       "                        fold,cse,norm,fold_bn,layout,dce,fuse)\n"
       "  --print-after-all     print the IR after every pass to standard error\n"
-      "  --print-after=PASS    print the IR after PASS (a graph pass or lower)\n"
+      "  --print-after=PASS    print the IR after PASS (a graph pass, lower or a\n"
+      "                        loop pass)\n"
       "  --help                show this help and exit\n"
       "  --version             show the version and target and exit\n"
       "\n"
       "graph passes:\n",
       f);
   dlc_pass_list(f);
+  fputs("\nloop passes (always, in this order, after lowering):\n", f);
+  dlc_loop_pass_list(f);
   fputs("\nenvironment:\n"
         "  DLCC_CC               C compiler driver used to link model.so (default: cc)\n",
         f);
@@ -110,7 +113,8 @@ int main(int argc, char **argv) {
     case O_PASSES: o.pipeline = optarg; break;
     case O_PAA: o.print_after_all = true; break;
     case O_PA:
-      if (strcmp(optarg, "lower") != 0 && !dlc_pass_exists(optarg)) {
+      if (strcmp(optarg, "lower") != 0 && !dlc_pass_exists(optarg) &&
+          !dlc_loop_pass_exists(optarg)) {
         fprintf(stderr, "dlcc: error: unknown pass '%s' in --print-after (see dlcc --help)\n",
                 optarg);
         return 1;

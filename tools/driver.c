@@ -73,10 +73,8 @@ dlc_status dlc_compile(const dlc_compile_options *o, dlc_diag *d) {
     goto out;
   dlc_pass_options po = {
       .print_after_all = o->print_after_all,
-      /* "lower" is not a graph pass; the driver prints after it */
-      .print_after = o->print_after && strcmp(o->print_after, "lower") == 0
-                         ? NULL
-                         : o->print_after,
+      /* "lower" and the loop passes come after the graph passes */
+      .print_after = o->print_after && dlc_pass_exists(o->print_after) ? o->print_after : NULL,
       .print_out = o->print_out,
 #ifdef DLC_VERIFY_EACH_PASS
       .verify_each = true,
@@ -101,6 +99,9 @@ dlc_status dlc_compile(const dlc_compile_options *o, dlc_diag *d) {
     fputs("// -- loops after lower --\n", pf);
     dlc_lmodule_print(m, pf);
   }
+  po.print_after = o->print_after;
+  if (dlc_run_loop_passes(m, &po, d) != DLC_OK)
+    goto out;
   if (o->emit == DLC_EMIT_LOOPS) {
     FILE *f = open_text(o->output, d);
     if (!f)

@@ -33,11 +33,11 @@ typedef struct cg {
   LLVMValueRef *vpriv, *vacc;
   int nouts;                  /* outlined functions so far */
   /* parallel loops: the kernel being built, its exec parameter, whether
-   * its loops may be outlined, and the loop variables enclosing the
-   * current statement (their values go to an outlined body) */
+   * inside an outlined body, and the loop variables enclosing the current
+   * statement (their values go to an outlined body) */
   const dlc_kernel *kern;
   LLVMValueRef exec;
-  bool may_par, in_par;
+  bool in_par;
   const dlc_lvar *scope[64];
   int nscope;
 } cg;
@@ -446,82 +446,17 @@ static void vstore(cg *g, const dlc_lstmt *s) {
   intrinsic2(g, "llvm.masked.scatter", tys, 2, 4, args);
 }
 
-/* Whether expression e reads variable v. */
-static bool reads(const dlc_lexpr *e, const dlc_lvar *v) {
-  if (e->kind == DLC_LX_VAR)
-    return e->var == v;
-  for (int i = 0; i < dlc_lx_arity[e->kind]; i++)
-    if (reads(e->a[i], v))
-      return true;
-  return false;
-}
-
-/* A reduction step: v = v op e or v = e op v with op add, max or min and
- * e free of v. Returns e's operand position (0 or 1), or -1. */
-static int reduction(const dlc_lstmt *s) {
-  const dlc_lexpr *e = s->value;
-  if (s->kind != DLC_LS_ASSIGN ||
-      (e->kind != DLC_LX_ADD && e->kind != DLC_LX_MAX && e->kind != DLC_LX_MIN))
-    return -1;
-  for (int i = 0; i < 2; i++)
-    if (e->a[i]->kind == DLC_LX_VAR && e->a[i]->var == s->var && !reads(e->a[1 - i], s->var))
-      return 1 - i;
-  return -1;
-}
-
-/* Whether any statement of the list reads v (other than as a reduction of
- * v itself). */
-static bool block_reads(const dlc_lstmt *s, const dlc_lvar *v) {
-  for (; s; s = s->next) {
-    if (s->kind == DLC_LS_ASSIGN && s->var == v && reduction(s) >= 0)
-      continue;
-    if (s->kind == DLC_LS_PREFETCH) {
-      if (reads(s->index, v))
-        return true;
-      continue;
-    }
-    if (reads(s->value, v) || (s->kind == DLC_LS_STORE && reads(s->index, v)))
-      return true;
-  }
-  return false;
-}
-
-static bool has_reduction(const dlc_lstmt *loop) {
-  for (const dlc_lstmt *s = loop->body; s; s = s->next)
-    if (s->kind == DLC_LS_ASSIGN && reduction(s) >= 0)
-      return true;
-  return false;
-}
-
-/* A vectorized loop runs in lanes when its body is straight-line code of
- * stores whose index depends on the loop variable (two iterations never
- * write one element), locals each iteration sets before it reads them,
- * and reductions v = v op e whose partial results are combined at the end
- * (for floats in another order than one by one: see docs/architecture.md). */
+/* A vectorized loop (the vectorize pass kept only those whose bodies can
+ * run in lanes, dlc_loop_lanes_ok) runs in vectors unless it is too short
+ * for them, or has reductions and is shorter than one vector. Reductions
+ * combine their partial results at the end (for floats in another order
+ * than one by one: see docs/architecture.md). */
 static bool vectorizable(cg *g, const dlc_lstmt *loop) {
   if (g->lanes < 2 || loop->extent < (g->lanes < 4 ? g->lanes : 4) || g->lane)
     return false;
-  if (loop->extent < g->lanes && has_reduction(loop))
+  if (loop->extent < g->lanes && dlc_loop_has_reduction(loop))
     return false; /* narrow vectors only for loops without reductions */
-  const dlc_lvar *saved = g->lane;
-  g->lane = loop->var;
-  bool ok = true;
-  for (const dlc_lstmt *s = loop->body; s && ok; s = s->next) {
-    if (s->kind == DLC_LS_STORE) {
-      ok = varies(g, s->index);
-    } else if (s->kind == DLC_LS_ASSIGN) {
-      if (reduction(s) >= 0)
-        ok = !block_reads(loop->body, s->var);
-      else /* private: not read before this statement, not reduced */
-        for (const dlc_lstmt *t = loop->body; t != s && ok; t = t->next)
-          ok = !(reads(t->value, s->var) || (t->kind == DLC_LS_STORE && reads(t->index, s->var)) ||
-                 (t->kind == DLC_LS_ASSIGN && t->var == s->var));
-    } else {
-      ok = false;
-    }
-  }
-  g->lane = saved;
-  return ok;
+  return dlc_loop_lanes_ok(loop);
 }
 
 /* The identity of a reduction: 0 for add, the lowest value for max. */
@@ -582,7 +517,7 @@ static void vector_body(cg *g, const dlc_lstmt *s) {
       vstore(g, s);
       continue;
     }
-    int at = reduction(s);
+    int at = dlc_ls_reduction(s);
     if (at < 0) {
       g->vpriv[s->var->id] = vexpr(g, s->value);
       continue;
@@ -600,7 +535,7 @@ static void vector_body(cg *g, const dlc_lstmt *s) {
  * identity. After it: each folded into its scalar. */
 static void reductions_begin(cg *g, const dlc_lstmt *loop) {
   for (const dlc_lstmt *s = loop->body; s; s = s->next)
-    if (s->kind == DLC_LS_ASSIGN && reduction(s) >= 0 && !g->vacc[s->var->id]) {
+    if (s->kind == DLC_LS_ASSIGN && dlc_ls_reduction(s) >= 0 && !g->vacc[s->var->id]) {
       dlc_dtype t = s->var->dtype;
       g->vacc[s->var->id] = entry_alloca(g, vec(g, ty(g, t)), "");
       LLVMBuildStore(g->b, red_identity(g, s->value->kind, t), g->vacc[s->var->id]);
@@ -665,7 +600,7 @@ static void vector_loop(cg *g, const dlc_lstmt *s) {
    * without reductions; 24 lanes are one vector and a half), then one
    * element at a time */
   int full = g->lanes;
-  for (int w = full / 2; w >= 4 && !has_reduction(s); w /= 2)
+  for (int w = full / 2; w >= 4 && !dlc_loop_has_reduction(s); w /= 2)
     if (s->extent - done >= w) {
       g->lanes = w;
       g->lane = s->var;
@@ -679,15 +614,6 @@ static void vector_loop(cg *g, const dlc_lstmt *s) {
   if (done < s->extent)
     emit_loop(g, s->var, LLVMConstInt(g->i64, (unsigned long long)done, 0),
               LLVMConstInt(g->i64, (unsigned long long)s->extent, 0), block, s->body);
-}
-
-#define PARALLEL_MIN_WORK 32768 /* innermost iterations worth a thread */
-
-static double work(const dlc_lstmt *s) {
-  double w = 0;
-  for (; s; s = s->next)
-    w += s->kind == DLC_LS_LOOP ? (double)s->extent * work(s->body) : 1;
-  return w;
 }
 
 static void parallel_loop(cg *g, const dlc_lstmt *s);
@@ -706,8 +632,9 @@ static void loop_stmt(cg *g, const dlc_lstmt *s) {
     vector_loop(g, s);
     return;
   }
-  if (s->loop_kind == DLC_LOOP_PARALLEL && g->may_par && !g->in_par && s->extent >= 2 &&
-      work(s) >= PARALLEL_MIN_WORK) {
+  /* the parallelize pass left parallel only loops worth threads; the
+   * guard keeps loops that were not through it correct */
+  if (s->loop_kind == DLC_LOOP_PARALLEL && !g->in_par && dlc_loop_outlinable(g->kern, s)) {
     parallel_loop(g, s);
     return;
   }
@@ -881,21 +808,6 @@ static void parallel_call(cg *g, LLVMValueRef exec, LLVMValueRef body, LLVMValue
   LLVMPositionBuilderAtEnd(g->b, done);
 }
 
-static bool assigns_outside_parallel(const dlc_lstmt *s) {
-  for (; s; s = s->next) {
-    if (s->kind == DLC_LS_ASSIGN)
-      return true;
-    if (s->kind == DLC_LS_LOOP && s->loop_kind != DLC_LOOP_PARALLEL &&
-        assigns_outside_parallel(s->body))
-      return true;
-  }
-  return false;
-}
-
-/* Locals set outside parallel loops would be values an outlined body
- * cannot see; such kernels run their parallel loops in place. */
-static bool may_outline(const dlc_kernel *k) { return !assigns_outside_parallel(k->body); }
-
 /* Whether another of k's workspace buffers shares bytes with b. */
 static bool overlaps_other(const dlc_kernel *k, const dlc_lbuf *b) {
   if (b->kind != DLC_BUF_TEMP)
@@ -943,7 +855,6 @@ static LLVMValueRef kernel(cg *g, const dlc_kernel *k) {
   function_frame(g, k, k->body, false);
   g->kern = k;
   g->exec = exec;
-  g->may_par = may_outline(k);
   g->nscope = 0;
   block(g, k->body);
   LLVMBuildRetVoid(g->b);
