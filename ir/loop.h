@@ -24,7 +24,11 @@ typedef struct dlc_lbuf {
   dlc_type type;
   int index;          /* INPUT, OUTPUT */
   const void *data;   /* CONST: dlc_type_bytes(&type) bytes */
-  int64_t offset;     /* TEMP: byte offset in the workspace */
+  int64_t offset;     /* TEMP: byte offset in the workspace (the plan pass) */
+  /* TEMP: takes over the bytes of this temporary, whose last reader is the
+   * kernel that writes this one (in place), or that nothing reads after
+   * this one is made (a reshape); NULL: bytes of its own */
+  struct dlc_lbuf *share;
 } dlc_lbuf;
 
 typedef enum dlc_lx_kind {
@@ -107,6 +111,7 @@ typedef struct dlc_lmodule {
   int ninputs, noutputs;
   dlc_kernel **kernels; /* in call order */
   int nkernels, capkernels;
+  bool planned;           /* the temporaries have their offsets */
   int64_t workspace_size; /* bytes */
   /* the most bytes of temporaries alive at one time (each rounded up to
    * the 64-byte alignment): no placement needs less than this */

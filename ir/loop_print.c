@@ -111,14 +111,18 @@ void dlc_lmodule_print(const dlc_lmodule *m, FILE *out) {
             dlc_type_str(&b->type, ts, sizeof ts));
     if (b->kind == DLC_BUF_INPUT || b->kind == DLC_BUF_OUTPUT)
       fprintf(out, " #%d", b->index);
-    if (b->kind == DLC_BUF_TEMP)
+    if (b->kind == DLC_BUF_TEMP && m->planned)
       fprintf(out, " @%" PRId64, b->offset);
+    else if (b->kind == DLC_BUF_TEMP && b->share)
+      fprintf(out, " in %s", b->share->name);
     fputc('\n', out);
   }
-  fprintf(out, "  workspace %" PRId64 " bytes", m->workspace_size);
-  if (m->workspace_bound > 0) /* known when lowering planned it */
-    fprintf(out, " (live at once: at most %" PRId64 ")", m->workspace_bound);
-  fputc('\n', out);
+  if (m->planned) {
+    fprintf(out, "  workspace %" PRId64 " bytes", m->workspace_size);
+    if (m->workspace_bound > 0)
+      fprintf(out, " (live at once: at most %" PRId64 ")", m->workspace_bound);
+    fputc('\n', out);
+  }
   for (int i = 0; i < m->nkernels; i++) {
     const dlc_kernel *k = m->kernels[i];
     fprintf(out, "\n  kernel %s(", k->name);

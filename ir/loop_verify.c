@@ -165,7 +165,19 @@ dlc_status dlc_lmodule_verify(const dlc_lmodule *m, dlc_diag *d) {
   }
   for (int i = 0; i < m->nbufs; i++) {
     const dlc_lbuf *b = m->bufs[i];
-    if (b->kind == DLC_BUF_TEMP &&
+    int hops = 0;
+    for (const dlc_lbuf *s = b->share; s && hops <= m->nbufs; s = s->share, hops++)
+      if (b->kind != DLC_BUF_TEMP || s->kind != DLC_BUF_TEMP) {
+        dlc_error(d, dlc_noloc(),
+                  "internal: loop verifier: buffer %s shares the bytes of %s; both must be temporaries",
+                  b->name, s->name);
+        return DLC_ERROR;
+      }
+    if (hops > m->nbufs) {
+      dlc_error(d, dlc_noloc(), "internal: loop verifier: buffer %s shares bytes in a cycle", b->name);
+      return DLC_ERROR;
+    }
+    if (b->kind == DLC_BUF_TEMP && m->planned &&
         (b->offset < 0 || b->offset + (int64_t)dlc_type_bytes(&b->type) >
                               m->workspace_size)) {
       dlc_error(d, dlc_noloc(), "internal: loop verifier: buffer %s lies outside the workspace",

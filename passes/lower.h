@@ -1,5 +1,6 @@
-/* Lowering from the graph IR to the loop IR: one kernel per graph operator,
- * with activations placed in one workspace by liveness. */
+/* Lowering from the graph IR to the loop IR: one kernel per graph operator
+ * (or fused chain). The temporaries are not placed yet: the plan loop pass
+ * places them (passes.h, dlc_run_loop_passes). */
 #ifndef DLC_LOWER_H
 #define DLC_LOWER_H
 

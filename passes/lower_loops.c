@@ -2,9 +2,8 @@
  * loop nest over its output with loads of its operands. The algorithm is
  * chosen here; the schedule is the loop kinds (outer loops parallel,
  * innermost contiguous loops vectorized), which later loop passes refine.
- * Temporaries share the workspace: each is placed first-fit in a gap left
- * by values whose last use has passed. */
-#include <limits.h>
+ * Temporaries are placed in the workspace by the plan pass; lowering says
+ * which of them may take over an operand's bytes (`share`). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,161 +12,6 @@
 #include "lower_internal.h"
 
 #define ALIGN 64
-
-/* ---- workspace planning ----
- * Lowering records when each temporary is created and when its last reader
- * has run (steps count the kernels); then the temporaries are placed,
- * largest first, each at the lowest offset where it overlaps in time with
- * nothing already placed there (greedy by size). The lower bound on any
- * placement is the largest total of temporaries alive at one step; the
- * module keeps both numbers. An elementwise result may take over the slot
- * of an operand that dies with it (in place). */
-
-typedef struct interval {
-  dlc_lbuf *buf;
-  /* values that held this slot before buf took it over in place */
-  dlc_lbuf **also;
-  int nalso, capalso;
-  int64_t size; /* aligned */
-  int first, last; /* steps, inclusive; last = INT_MAX while alive */
-  int64_t key; /* for sorting by the current placement order */
-} interval;
-
-typedef struct plan {
-  interval *iv;
-  int n, cap;
-  int step;
-} plan;
-
-static int64_t align_up(int64_t v) { return (v + ALIGN - 1) & ~(int64_t)(ALIGN - 1); }
-
-static void plan_alloc(plan *p, dlc_lbuf *b) {
-  int64_t size = (int64_t)dlc_type_bytes(&b->type);
-  interval iv = {.buf = b, .size = align_up(size ? size : 1), .first = p->step, .last = INT_MAX};
-  DLC_PUSH(p->iv, p->n, p->cap, iv);
-}
-
-static void plan_free(plan *p, const dlc_lbuf *b) {
-  for (int i = p->n - 1; i >= 0; i--) {
-    if (p->iv[i].buf == b) {
-      DLC_ASSERT(p->iv[i].last == INT_MAX);
-      p->iv[i].last = p->step;
-      return;
-    }
-    for (int j = 0; j < p->iv[i].nalso; j++)
-      if (p->iv[i].also[j] == b) /* its slot lives on as another value */
-        return;
-  }
-  dlc_unreachable();
-}
-
-/* `to` takes over the slot of `from`, whose last reader is the kernel
- * that writes `to` element by element (in place). */
-static void plan_share(plan *p, dlc_lbuf *from, dlc_lbuf *to) {
-  for (int i = p->n - 1; i >= 0; i--)
-    if (p->iv[i].buf == from && p->iv[i].last == INT_MAX) {
-      DLC_PUSH(p->iv[i].also, p->iv[i].nalso, p->iv[i].capalso, from);
-      p->iv[i].buf = to;
-      return;
-    }
-  dlc_unreachable();
-}
-
-/* Placement orders to try: largest first; longest-lived bytes first;
- * earliest first. Ties go by creation order, so results are stable. */
-static int64_t key(const interval *x, int order) {
-  int64_t life = (int64_t)(x->last == INT_MAX ? 1 << 20 : x->last) - x->first + 1;
-  switch (order) {
-  case 0: return x->size;
-  case 1: return x->size * life;
-  default: return -(int64_t)x->first;
-  }
-}
-
-/* by key, largest first (the key is stored first, so no global state) */
-static int by_key(const void *a, const void *b) {
-  const interval *x = *(interval *const *)a, *y = *(interval *const *)b;
-  if (x->key != y->key)
-    return x->key > y->key ? -1 : 1;
-  return x < y ? -1 : x > y;
-}
-
-static int by_offset(const void *a, const void *b) {
-  const interval *x = *(interval *const *)a, *y = *(interval *const *)b;
-  return x->buf->offset < y->buf->offset ? -1 : x->buf->offset > y->buf->offset;
-}
-
-/* Places the temporaries in the given order; returns the size needed. */
-static int64_t place(plan *p, interval **order, interval **placed, interval **clash) {
-  int np = 0;
-  int64_t peak = 0;
-  for (int i = 0; i < p->n; i++) {
-    interval *x = order[i];
-    /* placed ones overlapping x in time, by offset: take the first gap */
-    int nc = 0;
-    for (int j = 0; j < np; j++)
-      if (placed[j]->first <= x->last && x->first <= placed[j]->last)
-        clash[nc++] = placed[j];
-    qsort(clash, (size_t)nc, sizeof *clash, by_offset);
-    int64_t off = 0;
-    for (int j = 0; j < nc; j++) {
-      if (clash[j]->buf->offset - off >= x->size)
-        break;
-      int64_t end = clash[j]->buf->offset + clash[j]->size;
-      off = end > off ? end : off;
-    }
-    x->buf->offset = off;
-    placed[np++] = x;
-    if (off + x->size > peak)
-      peak = off + x->size;
-  }
-  return peak;
-}
-
-/* Places every temporary by the best of the orders; sets the module's
- * workspace size and bound. */
-static void plan_finish(plan *p, dlc_lmodule *m) {
-  interval **order = dlc_xcalloc((size_t)p->n + 1, sizeof *order);
-  interval **placed = dlc_xcalloc((size_t)p->n + 1, sizeof *placed);
-  interval **clash = dlc_xcalloc((size_t)p->n + 1, sizeof *clash);
-  int64_t peak = -1;
-  int best = 0;
-  for (int pass = 0; pass < 4; pass++) {
-    /* the last pass redoes the best order, leaving its offsets in place
-     * (not needed when the best was the last tried) */
-    if (pass == 3 && best == 2)
-      break;
-    int how = pass < 3 ? pass : best;
-    for (int i = 0; i < p->n; i++) {
-      order[i] = &p->iv[i];
-      p->iv[i].key = key(&p->iv[i], how);
-    }
-    qsort(order, (size_t)p->n, sizeof *order, by_key);
-    int64_t need = place(p, order, placed, clash);
-    if (pass < 3 && (peak < 0 || need < peak)) {
-      peak = need;
-      best = pass;
-    }
-  }
-  /* values computed in place share their slot with those before them */
-  for (int i = 0; i < p->n; i++)
-    for (int j = 0; j < p->iv[i].nalso; j++)
-      p->iv[i].also[j]->offset = p->iv[i].buf->offset;
-  /* the bound: the most bytes alive at one step */
-  int64_t bound = 0;
-  for (int t = 0; t <= p->step; t++) {
-    int64_t live = 0;
-    for (int i = 0; i < p->n; i++)
-      if (p->iv[i].first <= t && t <= p->iv[i].last)
-        live += p->iv[i].size;
-    bound = live > bound ? live : bound;
-  }
-  m->workspace_size = peak;
-  m->workspace_bound = bound;
-  free(order);
-  free(placed);
-  free(clash);
-}
 
 /* ---- index helpers ---- */
 
@@ -792,23 +636,6 @@ static void lower_gather(lower *L, const dlc_node *n, dlc_kernel *k) {
 
 /* ---- the module ---- */
 
-/* After node n (at position i) ran: operands whose last use this was give
- * their space back, and so does a value nobody reads. A value inside a
- * fused chain shares the chain's buffer, which lives as long as the chain's
- * last value. */
-static void release(lower *L, plan *p, const dlc_node *n, int i, const int *last) {
-  for (int a = 0; a < n->nin; a++) {
-    const dlc_node *o = n->in[a];
-    bool seen = false;
-    for (int b = 0; b < a; b++)
-      seen |= n->in[b] == o;
-    if (!seen && last[o->id] == i && !same_chain(o, n) && L->buf[o->id]->kind == DLC_BUF_TEMP)
-      plan_free(p, L->buf[o->id]);
-  }
-  if (last[n->id] < 0 && L->buf[n->id]->kind == DLC_BUF_TEMP)
-    plan_free(p, L->buf[n->id]);
-}
-
 /* An elementwise kernel may write its result over an operand of the same
  * shape and element size that nothing reads after it: each element is read
  * before it is written, at the same index. */
@@ -856,7 +683,7 @@ static bool keeps_order(const dlc_node *n) {
 
 /* An operator that keeps the order of a temporary that nothing reads
  * after it takes over the operand's bytes as they are, with no kernel. */
-static bool reshape_in_place(lower *L, plan *p, const dlc_node *n, int i, const int *last,
+static bool reshape_in_place(lower *L, const dlc_node *n, int i, const int *last,
                              const int *out_of) {
   if (!keeps_order(n) || L->nchain || out_of[n->id] >= 0)
     return false;
@@ -865,7 +692,7 @@ static bool reshape_in_place(lower *L, plan *p, const dlc_node *n, int i, const 
   if (b->kind != DLC_BUF_TEMP || last[o->id] != i)
     return false;
   dlc_lbuf *ob = dlc_lmodule_add_buf(L->m, DLC_BUF_TEMP, buf_name(L, n), &n->type);
-  plan_share(p, b, ob);
+  ob->share = b;
   L->buf[n->id] = ob;
   return true;
 }
@@ -923,38 +750,26 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
       L.buf[n->id] = b;
     }
   }
-  plan p = {0};
   int seq = 0, capchain = 0;
   for (int i = 0; i < g->nnodes; i++) {
     const dlc_node *n = g->nodes[i];
     const dlc_opinfo *info = &dlc_ops[n->op];
-    p.step = i;
-    if (info->kind == DLC_KIND_SOURCE)
+    if (info->kind == DLC_KIND_SOURCE || n->fused_into) /* fused: its chain's kernel */
       continue;
-    if (n->fused_into) { /* computed by its chain's kernel */
-      release(&L, &p, n, i, last);
-      continue;
-    }
     /* the chain fused into n, which ends at `fin` */
     L.nchain = 0;
     for (int j = i + 1; j < g->nnodes; j++)
       if (g->nodes[j]->fused_into == n)
         DLC_PUSH(L.chain, L.nchain, capchain, g->nodes[j]);
     const dlc_node *fin = L.nchain ? L.chain[L.nchain - 1] : n;
-    if (reshape_in_place(&L, &p, n, i, last, out_of)) {
-      release(&L, &p, n, i, last);
+    if (reshape_in_place(&L, n, i, last, out_of))
       continue;
-    }
     dlc_lbuf *ob;
     if (out_of[fin->id] >= 0) {
       ob = m->outputs[out_of[fin->id]];
     } else {
       ob = dlc_lmodule_add_buf(m, DLC_BUF_TEMP, buf_name(&L, fin), &fin->type);
-      dlc_lbuf *slot = in_place_operand(&L, n, fin, i, last);
-      if (slot)
-        plan_share(&p, slot, ob);
-      else
-        plan_alloc(&p, ob);
+      ob->share = in_place_operand(&L, n, fin, i, last);
     }
     L.buf[n->id] = ob;
     for (int c = 0; c < L.nchain; c++)
@@ -965,26 +780,22 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
     if (st.rank) {
       L.scratch = dlc_lmodule_add_buf(m, DLC_BUF_TEMP,
                                       dlc_arena_printf(m->arena, "t%d.pad", n->id), &st);
-      plan_alloc(&p, L.scratch);
     }
     dlc_type ct = dlc_lower_conv_col(n), pt = dlc_lower_pack_scratch(n);
     L.scratch2 = L.scratch3 = NULL;
     if (ct.rank) {
       L.scratch2 = dlc_lmodule_add_buf(m, DLC_BUF_TEMP,
                                        dlc_arena_printf(m->arena, "t%d.col", n->id), &ct);
-      plan_alloc(&p, L.scratch2);
     }
     if (pt.rank) {
       L.scratch3 = dlc_lmodule_add_buf(m, DLC_BUF_TEMP,
                                        dlc_arena_printf(m->arena, "t%d.packed", n->id), &pt);
-      plan_alloc(&p, L.scratch3);
     }
     dlc_type at = dlc_lower_pack_a_scratch(n);
     L.scratch4 = NULL;
     if (at.rank) {
       L.scratch4 = dlc_lmodule_add_buf(m, DLC_BUF_TEMP,
                                        dlc_arena_printf(m->arena, "t%d.apacked", n->id), &at);
-      plan_alloc(&p, L.scratch4);
     }
     dlc_kernel *k = kernel_for(&L, n, seq++, i);
     switch (info->kind) {
@@ -1015,18 +826,6 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
     /* e.g. a weight replaced by its packed copy: not a parameter, and not
      * embedded unless another kernel reads it */
     dlc_kernel_prune(k);
-    if (L.scratch)
-      plan_free(&p, L.scratch);
-    if (L.scratch2)
-      plan_free(&p, L.scratch2);
-    if (L.scratch3)
-      plan_free(&p, L.scratch3);
-    if (L.scratch4)
-      plan_free(&p, L.scratch4);
-    for (int j = 0; has_inlined(n) && j < i; j++) /* operands of what n computed inline */
-      if (inlined(g->nodes[j], n))
-        release(&L, &p, g->nodes[j], i, last);
-    release(&L, &p, n, i, last);
   }
   free(L.chain);
   /* outputs that name an input, a constant or an already written output */
@@ -1040,10 +839,6 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
     dlc_kernel_use(k, L.buf[n->id]);
     lower_copy(&L, m->outputs[i], L.buf[n->id], k);
   }
-  plan_finish(&p, m);
-  for (int i = 0; i < p.n; i++)
-    free(p.iv[i].also);
-  free(p.iv);
   free(L.buf);
   free(pos);
   free(last);

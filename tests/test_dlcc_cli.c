@@ -83,7 +83,9 @@ START_TEST(test_print_after) {
   ck_assert_ptr_nonnull(low);
   const char *par = strstr(low, "// -- loops after parallelize --");
   ck_assert_ptr_nonnull(par);
-  ck_assert_ptr_nonnull(strstr(par, "// -- loops after vectorize --"));
+  const char *vec = strstr(par, "// -- loops after vectorize --");
+  ck_assert_ptr_nonnull(vec);
+  ck_assert_ptr_nonnull(strstr(vec, "// -- loops after plan --"));
   free(out);
   /* a loop pass alone: the 784x256 product's column tiles are worth
    * threads */
@@ -152,7 +154,8 @@ START_TEST(test_option_errors) {
   for (const char *const *f = (const char *const[]){"-o FILE", "-O0", "--emit=KIND", "--weights=FILE",
                                                      "--target=TRIPLE", "--cpu=NAME", "--print-after-all",
                                                      "--print-after=PASS", "fold", "cse", "dce",
-                                                     "loop passes", "parallelize", "vectorize", NULL};
+                                                     "loop passes", "parallelize", "vectorize", "plan",
+                                                     NULL};
        *f; f++)
     ck_assert_msg(strstr(out, *f) != NULL, "--help lacks %s", *f);
   free(out);

@@ -65,12 +65,16 @@ static void expect_text(const char *got, const char *want) {
                gl > 200 ? 200 : gl, got, wl > 200 ? 200 : wl, want);
 }
 
-/* Lowers tu_fx.g into m, which must verify, with no diagnostics. */
+/* Lowers tu_fx.g into m and places its temporaries (the plan pass; the
+ * loop kinds stay as lowering proposed them); m must verify, with no
+ * diagnostics. */
 static void lower(void) {
   ck_assert_int_eq(dlc_graph_verify(tu_fx.g, tu_fx.sink.d), DLC_OK);
   m = dlc_lower_to_loops(tu_fx.g, tu_fx.sink.d);
   ck_assert_msg(m != NULL, "%s", tu_sink_text(&tu_fx.sink));
   ck_assert_str_eq(tu_sink_text(&tu_fx.sink), "");
+  ck_assert_int_eq(dlc_lmodule_verify(m, tu_fx.sink.d), DLC_OK);
+  dlc_loop_pass_plan(m);
   ck_assert_int_eq(dlc_lmodule_verify(m, tu_fx.sink.d), DLC_OK);
 }
 
@@ -275,6 +279,7 @@ START_TEST(lowering_is_deterministic) {
   char *a = print_module(m);
   dlc_lmodule *m2 = dlc_lower_to_loops(tu_fx.g, tu_fx.sink.d);
   ck_assert_ptr_nonnull(m2);
+  dlc_loop_pass_plan(m2);
   char *b = print_module(m2);
   expect_text(b, a);
   /* and a fresh copy of the same graph lowers to the same text */
@@ -284,6 +289,7 @@ START_TEST(lowering_is_deterministic) {
   small_net();
   m2 = dlc_lower_to_loops(tu_fx.g, tu_fx.sink.d);
   ck_assert_ptr_nonnull(m2);
+  dlc_loop_pass_plan(m2);
   char *c = print_module(m2);
   expect_text(c, a);
   ck_assert_str_eq(tu_sink_text(&tu_fx.sink), "");
@@ -318,6 +324,33 @@ START_TEST(workspace_chain_runs_in_place) {
       ck_assert_int_eq(m->bufs[i]->offset, 0);
   ck_assert_int_eq(m->nkernels, 8);
   ck_assert_ptr_eq(m->kernels[7]->params[0], m->outputs[0]);
+}
+END_TEST
+
+/* Before the plan pass a temporary has no offset and the module no
+ * workspace line; one that takes over an operand's bytes names it. */
+START_TEST(workspace_unplanned_print) {
+  dlc_node *x = tu_in("x", tu_ty(DLC_F32, 1, 1000));
+  dlc_node *a = tu_op1(DLC_OP_EXP, x, NULL);
+  dlc_node *b = tu_op1(DLC_OP_NEG, a, NULL);
+  tu_out("y", tu_op1(DLC_OP_TANH, b, NULL));
+  m = dlc_lower_to_loops(tu_fx.g, tu_fx.sink.d);
+  ck_assert_ptr_nonnull(m);
+  ck_assert_int_eq(dlc_lmodule_verify(m, tu_fx.sink.d), DLC_OK);
+  char *got = print_module(m);
+  char want[128];
+  snprintf(want, sizeof want, "  temp t%d : f32[1000]\n  temp t%d : f32[1000] in t%d\n\n", a->id,
+           b->id, a->id);
+  ck_assert_msg(strstr(got, want) != NULL, "%s", got);
+  free(got);
+  dlc_loop_pass_plan(m);
+  got = print_module(m);
+  snprintf(want, sizeof want,
+           "  temp t%d : f32[1000] @0\n  temp t%d : f32[1000] @0\n"
+           "  workspace 4032 bytes (live at once: at most 4032)\n",
+           a->id, b->id);
+  ck_assert_msg(strstr(got, want) != NULL, "%s", got);
+  free(got);
 }
 END_TEST
 
@@ -547,6 +580,7 @@ static void hand_module(void) {
   m->inputs[0] = ha;
   m->outputs[0] = hb;
   m->workspace_size = 64;
+  m->planned = true;
   hk = dlc_lmodule_add_kernel(m, "k");
   dlc_kernel_use(hk, hb);
   dlc_kernel_use(hk, ha);
@@ -629,6 +663,30 @@ START_TEST(verify_load_from_non_param) {
   hand_module();
   hand_body(dlc_ls_store(m, hb, I(), dlc_lx_load(m, hc, I())));
   expect_loop_error("load from a buffer that is not a parameter");
+}
+END_TEST
+
+START_TEST(verify_share_of_non_temp) {
+  hand_module();
+  hand_body(dlc_ls_store(m, hb, I(), dlc_lx_load(m, ha, I())));
+  ht->share = ha;
+  char want[] = "error: internal: loop verifier: buffer t shares the bytes of a; both must be "
+                "temporaries\n";
+  ck_assert_int_eq(dlc_lmodule_verify(m, tu_fx.sink.d), DLC_ERROR);
+  ck_assert_str_eq(tu_sink_text(&tu_fx.sink), want);
+}
+END_TEST
+
+START_TEST(verify_share_cycle) {
+  hand_module();
+  hand_body(dlc_ls_store(m, hb, I(), dlc_lx_load(m, ha, I())));
+  dlc_type t = tu_ty(DLC_F32, 1, 4);
+  dlc_lbuf *u = dlc_lmodule_add_buf(m, DLC_BUF_TEMP, "u", &t);
+  ht->share = u;
+  u->share = ht;
+  ck_assert_int_eq(dlc_lmodule_verify(m, tu_fx.sink.d), DLC_ERROR);
+  ck_assert_str_eq(tu_sink_text(&tu_fx.sink),
+                   "error: internal: loop verifier: buffer t shares bytes in a cycle\n");
 }
 END_TEST
 
@@ -786,7 +844,10 @@ START_TEST(loop_passes_print) {
   const char *p = strstr(buf, "// -- loops after parallelize --\nmodule p {");
   ck_assert_ptr_nonnull(p);
   ck_assert_ptr_nonnull(strstr(p, "for %i0 in 0..8 serial {"));
-  ck_assert_ptr_nonnull(strstr(p, "// -- loops after vectorize --\nmodule p {"));
+  const char *v = strstr(p, "// -- loops after vectorize --\nmodule p {");
+  ck_assert_ptr_nonnull(v);
+  ck_assert_ptr_nonnull(strstr(v, "// -- loops after plan --\nmodule p {"));
+  ck_assert(m->planned);
   free(buf);
   ck_assert(dlc_loop_pass_exists("vectorize") && !dlc_loop_pass_exists("lower"));
 }
@@ -1149,6 +1210,7 @@ static Suite *suite(void) {
   tcase_add_test(t, golden_small_net);
   tcase_add_test(t, lowering_is_deterministic);
   tcase_add_test(t, workspace_chain_runs_in_place);
+  tcase_add_test(t, workspace_unplanned_print);
   tcase_add_test(t, workspace_value_used_far_apart_stays_live);
   tcase_add_test(t, workspace_operand_used_twice_by_one_node);
   tcase_add_test(t, workspace_unread_value_is_freed_at_once);
@@ -1168,6 +1230,8 @@ static Suite *suite(void) {
   tcase_add_test(t, verify_prefetch_ok);
   tcase_add_test(t, verify_prefetch_of_non_param);
   tcase_add_test(t, verify_prefetch_index_not_i64);
+  tcase_add_test(t, verify_share_of_non_temp);
+  tcase_add_test(t, verify_share_cycle);
   tcase_add_test(t, parallelize_keeps_loops_worth_threads);
   tcase_add_test(t, vectorize_keeps_loops_that_run_in_lanes);
   tcase_add_test(t, loop_passes_print);
