@@ -616,8 +616,8 @@ class Bench:
 
     def model_round(self, name, so, x, t, threads, rnd, available, keep):
         """One round of dlcc, ONNX Runtime and PyTorch on model `name` with
-        t threads; keep(key, ms) records each time, errors go to the lists
-        (once, in the first round)."""
+        t threads; keep(key, ms) records each time. A dlcc failure in any
+        round is an error; a peer's is noted once, from the first round."""
         cfg = self.cfg
         if not so or not so.endswith(".so"):
             keep((name, t, "dlcc"), so or "n/a")
@@ -626,8 +626,8 @@ class Bench:
             ms, err = self.dlcc_bench(
                 so, [("input", x)], t, cfg["model_min_runs"], cfg["model_min_s"],
                 output="output=" + os.path.join(self.work, "%s.dlcc.%d.npy" % (name, t)))
-            if err and rnd == 0:
-                errors.append("%s t=%d: %s" % (name, t, err))
+            if err:  # every round: a failure in any of them fails the suite
+                errors.append("%s t=%d round %d: %s" % (name, t, rnd + 1, err))
             keep((name, t, "dlcc"), ms if err is None else err)
         if name in available and self.have_ort:
             log("%s: ONNX Runtime, %s" % (name, threads))

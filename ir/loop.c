@@ -315,19 +315,28 @@ int dlc_ls_reduction(const dlc_lstmt *s) {
   return -1;
 }
 
-bool dlc_block_reads(const dlc_lstmt *s, const dlc_lvar *v) {
+/* Whether a statement of the list (nested loops included) reads v, other
+ * than as a reduction step of v itself. */
+static bool block_reads(const dlc_lstmt *s, const dlc_lvar *v) {
   for (; s; s = s->next) {
-    if (s->kind == DLC_LS_ASSIGN && s->var == v && dlc_ls_reduction(s) >= 0)
-      continue;
-    if (s->kind == DLC_LS_PREFETCH) {
+    switch (s->kind) {
+    case DLC_LS_LOOP:
+      if (block_reads(s->body, v))
+        return true;
+      break;
+    case DLC_LS_STORE:
+      if (dlc_lx_reads(s->index, v) || dlc_lx_reads(s->value, v))
+        return true;
+      break;
+    case DLC_LS_ASSIGN:
+      if (!(s->var == v && dlc_ls_reduction(s) >= 0) && dlc_lx_reads(s->value, v))
+        return true;
+      break;
+    case DLC_LS_PREFETCH:
       if (dlc_lx_reads(s->index, v))
         return true;
-      continue;
+      break;
     }
-    if (s->kind == DLC_LS_LOOP)
-      continue;
-    if (dlc_lx_reads(s->value, v) || (s->kind == DLC_LS_STORE && dlc_lx_reads(s->index, v)))
-      return true;
   }
   return false;
 }
@@ -346,7 +355,7 @@ bool dlc_loop_lanes_ok(const dlc_lstmt *loop) {
         return false;
     } else if (s->kind == DLC_LS_ASSIGN) {
       if (dlc_ls_reduction(s) >= 0) {
-        if (dlc_block_reads(loop->body, s->var))
+        if (block_reads(loop->body, s->var))
           return false;
       } else { /* private: not read before this statement, not reduced */
         for (const dlc_lstmt *t = loop->body; t != s; t = t->next)
@@ -362,47 +371,78 @@ bool dlc_loop_lanes_ok(const dlc_lstmt *loop) {
   return true;
 }
 
-/* Whether a statement of the list, nested loops included, reads v. */
-static bool block_reads_any(const dlc_lstmt *s, const dlc_lvar *v) {
-  for (; s; s = s->next) {
-    switch (s->kind) {
-    case DLC_LS_LOOP:
-      if (block_reads_any(s->body, v))
-        return true;
-      break;
-    case DLC_LS_STORE:
-      if (dlc_lx_reads(s->index, v) || dlc_lx_reads(s->value, v))
-        return true;
-      break;
-    case DLC_LS_ASSIGN:
-      if (dlc_lx_reads(s->value, v))
-        return true;
-      break;
-    case DLC_LS_PREFETCH:
-      if (dlc_lx_reads(s->index, v))
-        return true;
-      break;
-    }
-  }
-  return false;
+/* How a statement list first touches a local (a scalar v, or the local
+ * array b): READ_FIRST when some path reads it before writing it (so a
+ * value from before the list flows in), WRITE_FIRST when it is written
+ * first, UNTOUCHED when the list does neither. Statements run in order
+ * and a loop's body at least once (loops have extent >= 1), so a loop
+ * whose body writes first writes first. */
+enum { UNTOUCHED, WRITE_FIRST, READ_FIRST };
+
+static bool expr_reads_local(const dlc_lexpr *e, const dlc_lvar *v, const dlc_lbuf *b) {
+  return v ? dlc_lx_reads(e, v) : expr_touches(e, b);
 }
 
-/* Whether a statement of the list s (nested loops included, the statement
- * `skip` left out) assigns a local that the statement list `in` reads. */
-static bool assigns_read_by(const dlc_lstmt *s, const dlc_lstmt *skip, const dlc_lstmt *in) {
+static int first_touch(const dlc_lstmt *s, const dlc_lvar *v, const dlc_lbuf *b) {
+  for (; s; s = s->next) {
+    int r = UNTOUCHED;
+    switch (s->kind) {
+    case DLC_LS_LOOP: r = first_touch(s->body, v, b); break;
+    case DLC_LS_STORE:
+      if (expr_reads_local(s->index, v, b) || expr_reads_local(s->value, v, b))
+        r = READ_FIRST;
+      else if (!v && s->buf == b)
+        r = WRITE_FIRST;
+      break;
+    case DLC_LS_ASSIGN:
+      if (expr_reads_local(s->value, v, b))
+        r = READ_FIRST;
+      else if (v && s->var == v)
+        r = WRITE_FIRST;
+      break;
+    case DLC_LS_PREFETCH:
+      if (expr_reads_local(s->index, v, b))
+        r = READ_FIRST;
+      break;
+    }
+    if (r != UNTOUCHED)
+      return r;
+  }
+  return UNTOUCHED;
+}
+
+/* Whether a statement of the list outside `skip` (nested loops included)
+ * writes the local (scalar v, or local array b). */
+static bool writes_local(const dlc_lstmt *s, const dlc_lvar *v, const dlc_lbuf *b,
+                         const dlc_lstmt *skip) {
   for (; s; s = s->next) {
     if (s == skip)
       continue;
-    if (s->kind == DLC_LS_ASSIGN && block_reads_any(in, s->var))
-      return true;
-    if (s->kind == DLC_LS_LOOP && assigns_read_by(s->body, skip, in))
+    if ((s->kind == DLC_LS_ASSIGN && v && s->var == v) ||
+        (s->kind == DLC_LS_STORE && !v && s->buf == b) ||
+        (s->kind == DLC_LS_LOOP && writes_local(s->body, v, b, skip)))
       return true;
   }
   return false;
 }
 
+/* A local whose first touch in the loop's body reads it, written anywhere
+ * else in the kernel, would carry a value into the loop that a thread's
+ * fresh copy lacks. (A value the loop leaves in a local is never read
+ * after a parallel loop: its iterations are independent.) */
+static bool flows_in(const dlc_kernel *k, const dlc_lstmt *loop, const dlc_lvar *v,
+                     const dlc_lbuf *b) {
+  return first_touch(loop->body, v, b) == READ_FIRST && writes_local(k->body, v, b, loop);
+}
+
 bool dlc_loop_outlinable(const dlc_kernel *k, const dlc_lstmt *loop) {
-  return !assigns_read_by(k->body, loop, loop->body);
+  for (int i = 0; i < k->nlocals; i++)
+    if (flows_in(k, loop, k->locals[i], NULL))
+      return false;
+  for (int i = 0; i < k->nparams; i++)
+    if (k->params[i]->kind == DLC_BUF_LOCAL && flows_in(k, loop, NULL, k->params[i]))
+      return false;
+  return true;
 }
 
 double dlc_block_work(const dlc_lstmt *s) {

@@ -169,10 +169,6 @@ bool dlc_lx_reads(const dlc_lexpr *e, const dlc_lvar *v);
 /* Whether s is a reduction step: v = v op e or v = e op v with op add, max
  * or min and e free of v. Returns e's operand position (0 or 1), or -1. */
 int dlc_ls_reduction(const dlc_lstmt *s);
-/* Whether a statement of the list (not in nested loops' bodies: the lists
- * this is asked about have none) reads v, other than as a reduction of v
- * itself. */
-bool dlc_block_reads(const dlc_lstmt *s, const dlc_lvar *v);
 /* Whether the body of loop holds a reduction step. */
 bool dlc_loop_has_reduction(const dlc_lstmt *loop);
 /* Whether loop's body can run in SIMD lanes: straight-line stores whose
@@ -181,8 +177,9 @@ bool dlc_loop_has_reduction(const dlc_lstmt *loop);
  * variable nothing else reads; no nested loop, no prefetch. */
 bool dlc_loop_lanes_ok(const dlc_lstmt *loop);
 /* Whether loop, a statement of k, can run as a function of its own on
- * other threads: it reads no local that k assigns outside it (a thread
- * starts with fresh locals; enclosing loops' indices are passed along). */
+ * other threads, which start with fresh locals (enclosing loops' indices
+ * are passed along): no local (scalar or local array) that its body reads
+ * before writing it is written elsewhere in k. */
 bool dlc_loop_outlinable(const dlc_kernel *k, const dlc_lstmt *loop);
 /* The innermost iterations of a statement list: each statement counts 1,
  * a loop its extent times its body's count. */

@@ -2,9 +2,10 @@
  * that will run on the thread pool stay parallel, the others become
  * serial. A loop runs on threads when it is not inside another such loop,
  * has at least two iterations and PARALLEL_MIN_WORK innermost iterations
- * in all (less is not worth waking a thread), and reads no local the
- * kernel sets outside it (a thread starts with fresh locals). The backend
- * then hands every parallel loop to the pool as it stands. */
+ * in all (less is not worth waking a thread), and takes no value in from
+ * the rest of the kernel through a local (dlc_loop_outlinable: a thread
+ * starts with fresh ones). The backend then hands every parallel loop to
+ * the pool. */
 #include "passes.h"
 
 #define PARALLEL_MIN_WORK 32768

@@ -502,9 +502,10 @@ static dlc_lstmt *cf_mblocks(dlc_gemm *G, tile *t) {
 }
 
 /* When A is small (its rows in one block, packed A within L2): column
- * tiles outermost (shared among threads), then K blocks, then rows, so a
- * column of C tiles stays in cache across the K blocks instead of going
- * to memory and back once per block. */
+ * tiles outermost (shared among threads, or with few of them, blocks of
+ * rows of them: sa_order), then K blocks, then rows, so a column of C
+ * tiles stays in cache across the K blocks instead of going to memory and
+ * back once per block. */
 #define SMALL_A_BYTES ((int64_t)512 * 1024)
 
 bool dlc_gemm_small_a(int64_t M, int64_t K, int64_t elem_size) {
@@ -526,9 +527,9 @@ static dlc_lstmt *sa_kblocks(dlc_gemm *G, tile *t) { return kblocks(G, t, cf_pan
 
 static int64_t row_blocks(int64_t M, int64_t N) {
   int64_t full = N / NR, nit = M / MR;
-  if (full >= PAR_ITEMS)
+  if (full < 1 || full >= PAR_ITEMS)
     return 1;
-  int64_t want = full ? (PAR_ITEMS + full - 1) / full : PAR_ITEMS;
+  int64_t want = (PAR_ITEMS + full - 1) / full;
   for (int64_t rb = want; rb > 1; rb--)
     if (nit % rb == 0 && nit / rb >= ROW_BLOCK_MIN)
       return rb;

@@ -99,8 +99,9 @@ typedef struct dlc_gemm {
   dlc_loop_kind par; /* set by dlc_lower_gemm: the kind of the shared tile loop */
 } dlc_gemm;
 
-/* The tile loops for G, using k's local tile; the outermost tile loop is
- * parallel when `parallel`. */
+/* The tile loops for G, using k's local tile; when `parallel`, the loop
+ * over column tiles (or row tiles, or blocks of both) is parallel, and so
+ * is the row loop of a narrow last column tile outside it. */
 dlc_lstmt *dlc_lower_gemm(dlc_gemm *G, dlc_kernel *k, bool parallel);
 /* Constant operands repacked at compile time into the tiles' order. */
 dlc_lbuf *dlc_gemm_pack_a(lower *L, const dlc_lbuf *A, int64_t M, int64_t K);
@@ -110,10 +111,13 @@ int64_t dlc_gemm_packed_b_numel(int64_t K, int64_t N);
  * time into pack_into when it is this size). */
 int64_t dlc_gemm_kpanel_numel(int64_t K, int64_t N);
 /* Whether A (M x K of elem_size bytes) is small enough for the order with
- * column tiles outermost, which copies B's panels itself. */
+ * column tiles outermost, then K blocks (a B from memory is copied by each
+ * column tile into its own panel, unless packed whole: below). */
 bool dlc_gemm_small_a(int64_t M, int64_t K, int64_t elem_size);
 /* Whether the small-A order cuts each column tile into blocks of rows
- * (too few column tiles to share among threads; B is then packed whole). */
+ * (too few column tiles to share among threads). A matmul's B from memory
+ * is then packed whole first; a convolution's columns are still copied
+ * per block, into its own panel. */
 bool dlc_gemm_split_rows(int64_t M, int64_t N);
 /* Whether the tile loops put column tiles outermost (then a B read from
  * memory is copied block by block into a thread's panel, not packed whole). */

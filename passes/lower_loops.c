@@ -340,8 +340,9 @@ dlc_type dlc_lower_pack_a_scratch(const dlc_node *n) {
 
 /* A B read from memory is packed at run time when it is one matrix for
  * every batch and enough rows of A pass over it to pay for the copy: all
- * of it first (rows first), or a K block at a time (columns first, unless
- * A is small: then each column tile copies its panel). */
+ * of it first (rows first, or a small A whose column tiles are cut into
+ * blocks of rows), or a K block at a time (columns first; any other small
+ * A has each column tile copy its own panel). */
 dlc_type dlc_lower_pack_scratch(const dlc_node *n) {
   dlc_type t = {0};
   if (n->op == DLC_OP_CONV2D) {
@@ -358,7 +359,7 @@ dlc_type dlc_lower_pack_scratch(const dlc_node *n) {
     bool weight = n->in[1]->op == DLC_OP_WEIGHT || n->in[1]->op == DLC_OP_CONST;
     if (weight || dlc_type_numel(tb) != K * N || dlc_type_numel(tc) != M * N || M < 16)
       return t;
-    if (dlc_gemm_cols_first(M, N)) { /* packed a K block at a time */
+    if (dlc_gemm_cols_first(M, N)) {
       if (dlc_gemm_small_a(M, K, (int64_t)dlc_dtype_size(n->type.dtype)) &&
           !dlc_gemm_split_rows(M, N))
         return t;

@@ -114,19 +114,19 @@ static const e2e_case cases[] = {
      "k0_matmul+add+relu k1_matmul",
      -1, 1, RM, NULL},
     /* a small A with few column tiles: each column tile is cut into
-     * blocks of rows shared among the threads, B packed whole first (from
-     * memory: k0, k1, k3; a constant: k2); remainder rows after them (k1:
-     * 131 rows), a narrow last column tile (k0: 4 columns) or no full one
-     * (k1: 47 columns), two K blocks (k1, k2), f64 (k3) */
+     * blocks of rows shared among the threads (4 of 4 row tiles in k1, 2
+     * of 5 in k3), B packed whole first (from memory: k0, k1, k3; a
+     * constant: k2); the remainder rows after them (k1: 131 rows), a
+     * narrow last column tile (4 columns), two K blocks (k1, k2), f64 (k3) */
     {"mm_row_blocks",
      "input x0 : f32[64,100]\n"
      "input w0 : f32[100,100]\n"
      "input x1 : f32[131,300]\n"
-     "input w1 : f32[300,47]\n"
+     "input w1 : f32[300,100]\n"
      "input x2 : f32[96,520]\n"
      "weight w2 : f32[520,200] = random(seed=1)\n"
      "input x3 : f64[80,70]\n"
-     "input w3 : f64[70,60]\n"
+     "input w3 : f64[70,100]\n"
      "output y0 = x0 @ w0\n"
      "output y1 = x1 @ w1\n"
      "output y2 = x2 @ w2\n"

@@ -749,7 +749,7 @@ static dlc_lstmt *seq2(dlc_lstmt *a, dlc_lstmt *b) {
 }
 
 /* parallelize keeps parallel the outermost loops with enough work that
- * read no local set outside them; the others become serial. */
+ * take no value in through a local; the others become serial. */
 START_TEST(parallelize_keeps_loops_worth_threads) {
   pass_module();
   dlc_lvar *i1 = ix(), *i2 = ix(), *j2 = ix(), *i3 = ix(), *j3 = ix(), *i4 = ix(), *j4 = ix(),
@@ -774,7 +774,27 @@ START_TEST(parallelize_keeps_loops_worth_threads) {
       dlc_ls_loop(m, j5, 64, DLC_LOOP_SERIAL,
                   seq2(dlc_ls_assign(m, y, dlc_lx_load(m, ha, at(i5, 64, j5))),
                        dlc_ls_store(m, hb, at(i5, 64, j5), V(y)))));
+  /* a local array stored before it and read in it */
+  dlc_type lt = tu_ty(DLC_F32, 1, 64);
+  dlc_lbuf *la = dlc_lmodule_add_buf(m, DLC_BUF_LOCAL, "la", &lt);
+  dlc_kernel_use(hk, la);
+  dlc_lvar *c6 = ix(), *i6 = ix(), *j6 = ix();
+  dlc_lstmt *fill = dlc_ls_loop(m, c6, 64, DLC_LOOP_SERIAL,
+                                dlc_ls_store(m, la, V(c6), dlc_lx_load(m, ha, V(c6))));
+  dlc_lstmt *s6 = dlc_ls_loop(
+      m, i6, 1024, DLC_LOOP_PARALLEL,
+      dlc_ls_loop(m, j6, 64, DLC_LOOP_SERIAL,
+                  dlc_ls_store(m, hb, at(i6, 64, j6), dlc_lx_load(m, la, V(j6)))));
+  /* the same array, but each iteration writes it before reading it */
+  dlc_lvar *i7 = ix(), *j7 = ix(), *c7 = ix();
+  dlc_lstmt *s7 = dlc_ls_loop(
+      m, i7, 1024, DLC_LOOP_PARALLEL,
+      seq2(dlc_ls_loop(m, c7, 64, DLC_LOOP_SERIAL,
+                       dlc_ls_store(m, la, V(c7), dlc_lx_load(m, ha, at(i7, 64, c7)))),
+           dlc_ls_loop(m, j7, 64, DLC_LOOP_SERIAL,
+                       dlc_ls_store(m, hb, at(i7, 64, j7), dlc_lx_load(m, la, V(j7))))));
   hk->body = seq2(seq2(seq2(seq2(seq2(s1, s2), set), s3), s4), s5);
+  dlc_ls_append(&hk->body, seq2(seq2(fill, s6), s7));
   ck_assert_int_eq(dlc_lmodule_verify(m, tu_fx.sink.d), DLC_OK);
   dlc_loop_pass_parallelize(m);
   ck_assert_int_eq(s1->loop_kind, DLC_LOOP_SERIAL);
@@ -784,6 +804,8 @@ START_TEST(parallelize_keeps_loops_worth_threads) {
   ck_assert_int_eq(s4->loop_kind, DLC_LOOP_SERIAL);
   ck_assert_int_eq(in4->loop_kind, DLC_LOOP_PARALLEL);
   ck_assert_int_eq(s5->loop_kind, DLC_LOOP_PARALLEL);
+  ck_assert_int_eq(s6->loop_kind, DLC_LOOP_SERIAL);
+  ck_assert_int_eq(s7->loop_kind, DLC_LOOP_PARALLEL);
   ck_assert_int_eq(dlc_lmodule_verify(m, tu_fx.sink.d), DLC_OK);
 }
 END_TEST

@@ -701,11 +701,11 @@ static void function_frame(cg *g, const dlc_kernel *k, const dlc_lstmt *body, bo
 }
 
 /* ---- parallel loops ----
- * A parallel loop at the top of a kernel becomes a function body(closure,
- * begin, end) over a range of its iterations; the kernel hands it to the
- * runtime's parallel_for, or calls it once for the whole range when there
- * is no pool or too little work to share. The closure is the kernel's
- * buffer pointers. */
+ * A parallel loop (one level: the parallelize pass keeps none inside
+ * another) becomes a function body(closure, begin, end) over a range of
+ * its iterations; the kernel hands it to the runtime's parallel_for, or
+ * calls it once for the whole range when there is no pool. The closure is
+ * the kernel's buffer pointers, then the indices of the loops around it. */
 
 static bool is_buffer_param(const dlc_lbuf *b) { return b->kind != DLC_BUF_LOCAL; }
 
@@ -1150,6 +1150,7 @@ static int simd_lanes(const char *features) {
 
 LLVMModuleRef dlc_llvm_codegen(LLVMContextRef ctx, const dlc_lmodule *m,
                                const char *cpu, const char *features) {
+  DLC_ASSERT(m->planned); /* the plan pass gave the temporaries their offsets */
   cg g = {.c = ctx, .m = m, .cpu = cpu, .features = features};
   g.mod = LLVMModuleCreateWithNameInContext(m->name, ctx);
   LLVMSetSourceFileName(g.mod, m->name, strlen(m->name));
