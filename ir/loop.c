@@ -445,6 +445,11 @@ bool dlc_loop_outlinable(const dlc_kernel *k, const dlc_lstmt *loop) {
   return true;
 }
 
+bool dlc_loop_unrolls(const dlc_lstmt *loop) {
+  return loop->loop_kind == DLC_LOOP_UNROLLED && loop->extent <= DLC_UNROLL_MAX &&
+         (loop->unroll == 0 || loop->unroll >= loop->extent);
+}
+
 double dlc_block_work(const dlc_lstmt *s) {
   double w = 0;
   for (; s; s = s->next)

@@ -181,6 +181,10 @@ bool dlc_loop_lanes_ok(const dlc_lstmt *loop);
  * are passed along): no local (scalar or local array) that its body reads
  * before writing it is written elsewhere in k. */
 bool dlc_loop_outlinable(const dlc_kernel *k, const dlc_lstmt *loop);
+/* Whether an unrolled loop is unrolled by the backends: fully, with at
+ * most DLC_UNROLL_MAX iterations (a factor of 0 or at least the extent). */
+#define DLC_UNROLL_MAX 64
+bool dlc_loop_unrolls(const dlc_lstmt *loop);
 /* The innermost iterations of a statement list: each statement counts 1,
  * a loop its extent times its body's count. */
 double dlc_block_work(const dlc_lstmt *s);

@@ -85,7 +85,9 @@ START_TEST(test_print_after) {
   ck_assert_ptr_nonnull(par);
   const char *vec = strstr(par, "// -- loops after vectorize --");
   ck_assert_ptr_nonnull(vec);
-  ck_assert_ptr_nonnull(strstr(vec, "// -- loops after plan --"));
+  const char *unr = strstr(vec, "// -- loops after unroll --");
+  ck_assert_ptr_nonnull(unr);
+  ck_assert_ptr_nonnull(strstr(unr, "// -- loops after plan --"));
   free(out);
   /* a loop pass alone: the 784x256 product's column tiles are worth
    * threads */
@@ -154,7 +156,7 @@ START_TEST(test_option_errors) {
   for (const char *const *f = (const char *const[]){"-o FILE", "-O0", "--emit=KIND", "--weights=FILE",
                                                      "--target=TRIPLE", "--cpu=NAME", "--print-after-all",
                                                      "--print-after=PASS", "fold", "cse", "dce",
-                                                     "loop passes", "parallelize", "vectorize", "plan",
+                                                     "loop passes", "parallelize", "vectorize", "unroll", "plan",
                                                      NULL};
        *f; f++)
     ck_assert_msg(strstr(out, *f) != NULL, "--help lacks %s", *f);

@@ -852,6 +852,28 @@ START_TEST(vectorize_keeps_loops_that_run_in_lanes) {
 }
 END_TEST
 
+/* unroll keeps unrolled the loops the backend unrolls: fully, up to 64
+ * iterations. */
+START_TEST(unroll_keeps_full_unrolls) {
+  pass_module();
+  static const int64_t ext[4] = {8, 100, 16, 64};
+  static const int fac[4] = {8, 100, 4, 0};
+  static const dlc_loop_kind want[4] = {DLC_LOOP_UNROLLED, DLC_LOOP_SERIAL, DLC_LOOP_SERIAL,
+                                        DLC_LOOP_UNROLLED};
+  dlc_lstmt *l[4];
+  hk->body = NULL;
+  for (int i = 0; i < 4; i++) {
+    dlc_lvar *v = ix();
+    l[i] = dlc_ls_loop(m, v, ext[i], DLC_LOOP_UNROLLED, copy_at(V(v)));
+    l[i]->unroll = fac[i];
+    dlc_ls_append(&hk->body, l[i]);
+  }
+  dlc_loop_pass_unroll(m);
+  for (int i = 0; i < 4; i++)
+    ck_assert_msg(l[i]->loop_kind == want[i], "loop %d", i);
+}
+END_TEST
+
 /* The loop passes print after themselves when asked, in order. */
 START_TEST(loop_passes_print) {
   pass_module();
@@ -868,7 +890,9 @@ START_TEST(loop_passes_print) {
   ck_assert_ptr_nonnull(strstr(p, "for %i0 in 0..8 serial {"));
   const char *v = strstr(p, "// -- loops after vectorize --\nmodule p {");
   ck_assert_ptr_nonnull(v);
-  ck_assert_ptr_nonnull(strstr(v, "// -- loops after plan --\nmodule p {"));
+  const char *u = strstr(v, "// -- loops after unroll --\nmodule p {");
+  ck_assert_ptr_nonnull(u);
+  ck_assert_ptr_nonnull(strstr(u, "// -- loops after plan --\nmodule p {"));
   ck_assert(m->planned);
   free(buf);
   ck_assert(dlc_loop_pass_exists("vectorize") && !dlc_loop_pass_exists("lower"));
@@ -1256,6 +1280,7 @@ static Suite *suite(void) {
   tcase_add_test(t, verify_share_cycle);
   tcase_add_test(t, parallelize_keeps_loops_worth_threads);
   tcase_add_test(t, vectorize_keeps_loops_that_run_in_lanes);
+  tcase_add_test(t, unroll_keeps_full_unrolls);
   tcase_add_test(t, loop_passes_print);
   tcase_add_test(t, gemm_prefetches);
   tcase_add_test(t, gemm_shares_tiles);

@@ -619,8 +619,7 @@ static void vector_loop(cg *g, const dlc_lstmt *s) {
 static void parallel_loop(cg *g, const dlc_lstmt *s);
 
 static void loop_stmt(cg *g, const dlc_lstmt *s) {
-  if (s->loop_kind == DLC_LOOP_UNROLLED && s->extent <= 64 &&
-      (s->unroll == 0 || s->unroll >= s->extent)) {
+  if (dlc_loop_unrolls(s)) {
     for (int64_t u = 0; u < s->extent; u++) {
       g->varval[s->var->id] = LLVMConstInt(g->i64, (unsigned long long)u, 0);
       block(g, s->body);
