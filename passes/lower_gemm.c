@@ -79,6 +79,7 @@ typedef struct tile {
   bool rem_rows;
   bool k_inside; /* K blocks inside a column tile (the small-A order) */
   bool in_par;   /* inside a parallel loop: loops nested in it are serial */
+  bool no_pf_b;  /* the row tiles before this one asked for B's next block */
 } tile;
 
 static dlc_lexpr *a_at(dlc_gemm *G, tile *t, dlc_lexpr *r, dlc_lexpr *k) {
@@ -199,11 +200,10 @@ static int64_t per_line(const dlc_gemm *G) { return 64 / (int64_t)dlc_dtype_size
  *   values a step.
  * - B copied from memory into the tile's panel (small A): row k of the next
  *   K block, line it % lines of the tile's columns; the first `lines` row
- *   tiles cover the block (the later ones find it in cache, a cheaper
- *   request than the arithmetic that would skip them). */
+ *   tiles cover the block, and cf_rows gives the others (no_pf_b) none. */
 static dlc_lstmt *prefetch_b(dlc_gemm *G, tile *t) {
   dlc_lmodule *m = G->L->m;
-  if (!t->it0 || t->nit + t->rem_rows < 1)
+  if (!t->it0 || t->nit + t->rem_rows < 1 || t->no_pf_b)
     return NULL;
   int64_t pl = per_line(G);
   if (t->b_local && t->k_inside) {
@@ -381,13 +381,31 @@ static dlc_lstmt *cf_rows(dlc_gemm *G, tile *t) {
      * narrow one) shares its rows among the threads instead, when its
      * panel is not private to one thread */
     dlc_loop_kind kind = t->in_par || t->b_local ? DLC_LOOP_SERIAL : G->par;
-    dlc_lstmt *in = micro(G, t);
-    dlc_ls_append(&s, v ? dlc_ls_loop(m, v, t->nit, kind, in) : in);
+    /* B copied per column tile with K blocks inside: the first `lines`
+     * row tiles ask for the next block's rows (one line of the tile's
+     * columns each, prefetch_b); the others, a loop of their own, have
+     * nothing left to ask for and skip the prefetch and its arithmetic
+     * (each is a new page of B: 128x768x3072 went from 84 to 90 GFLOP/s
+     * at 1 thread, 167 to 192 at 2) */
+    int64_t lines = (t->nr + per_line(G) - 1) / per_line(G);
+    if (t->b_local && t->k_inside && v && t->nit > lines) {
+      dlc_lvar *w = ivar(G);
+      t->it = ADD(t->it0, VAR(v));
+      dlc_ls_append(&s, dlc_ls_loop(m, v, lines, kind, micro(G, t)));
+      t->it = ADD(ADD(t->it0, INT(lines)), VAR(w));
+      t->no_pf_b = true;
+      dlc_ls_append(&s, dlc_ls_loop(m, w, t->nit - lines, kind, micro(G, t)));
+    } else {
+      dlc_lstmt *in = micro(G, t);
+      dlc_ls_append(&s, v ? dlc_ls_loop(m, v, t->nit, kind, in) : in);
+    }
   }
+  bool asked = t->no_pf_b;
   *t = save;
   if (t->rem_rows) {
     t->it = INT(G->M / MR);
     t->mr = G->M % MR;
+    t->no_pf_b = asked;
     dlc_ls_append(&s, micro(G, t));
   }
   *t = save;

@@ -113,6 +113,14 @@ static const e2e_case cases[] = {
      "output y2 = x2 @ w2\n",
      "k0_matmul+add+relu k1_matmul",
      -1, 1, RM, NULL},
+    /* a small A, B from memory copied by each column tile (10 of them):
+     * only the first 3 row tiles prefetch the next K block's rows, the 9
+     * others and the 4 remainder rows do not */
+    {"mm_small_a_prefetch",
+     "input x : f32[100,300]\n"
+     "input w : f32[300,480]\n"
+     "output y = x @ w\n",
+     "k0_matmul", -1, 1, RM, NULL},
     /* a small A with few column tiles: each column tile is cut into
      * blocks of rows shared among the threads (4 of 4 row tiles in k1, 2
      * of 5 in k3), B packed whole first (from memory: k0, k1, k3; a

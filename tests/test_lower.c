@@ -929,12 +929,19 @@ START_TEST(gemm_prefetches) {
   long k3 = text_find(got, 0, "kernel k3_");
   long pw = text_find(got, 0, "prefetch w.packed[min(");
   long pb = text_find(got, 0, "prefetch b[((min(");
+  /* only the first 3 row tiles of a column tile ask for B's next block */
+  long first3 = text_find(got, k1, "in 0..3 serial {");
+  long rest = text_find(got, k1, "in 0..22 serial {");
+  long pb2 = rest < 0 ? -1 : text_find(got, rest, "prefetch b[");
+  long next_copy = rest < 0 ? -1 : text_find(got, rest, "bpanel[(("); /* the narrow tile's */
   long pc = text_find(got, 0, "prefetch out.q[min(");
   long ps = k3 < 0 ? 0 : text_find(got, k3, "prefetch");
   free(got);
   ck_assert(k1 > 0 && k2 > k1 && k3 > k2);
   ck_assert(pw > 0 && pw < k1);
   ck_assert(pb > k1 && pb < k2);
+  ck_assert(first3 > k1 && first3 < pb && rest > pb && rest < k2);
+  ck_assert(next_copy > rest && pb2 > next_copy); /* none in the later row tiles' loop */
   ck_assert(pc > k2 && pc < k3);
   ck_assert(ps < 0);
 }
