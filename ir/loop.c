@@ -445,6 +445,22 @@ bool dlc_loop_outlinable(const dlc_kernel *k, const dlc_lstmt *loop) {
   return true;
 }
 
+static void serialize_unless(dlc_lstmt *s, dlc_loop_kind kind, bool (*keep)(const dlc_lstmt *)) {
+  for (; s; s = s->next) {
+    if (s->kind != DLC_LS_LOOP)
+      continue;
+    if (s->loop_kind == kind && !keep(s))
+      s->loop_kind = DLC_LOOP_SERIAL;
+    serialize_unless(s->body, kind, keep);
+  }
+}
+
+void dlc_lmodule_serialize_unless(dlc_lmodule *m, dlc_loop_kind kind,
+                                  bool (*keep)(const dlc_lstmt *loop)) {
+  for (int i = 0; i < m->nkernels; i++)
+    serialize_unless(m->kernels[i]->body, kind, keep);
+}
+
 bool dlc_loop_unrolls(const dlc_lstmt *loop) {
   return loop->loop_kind == DLC_LOOP_UNROLLED && loop->extent <= DLC_UNROLL_MAX &&
          (loop->unroll == 0 || loop->unroll >= loop->extent);

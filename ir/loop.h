@@ -181,6 +181,10 @@ bool dlc_loop_lanes_ok(const dlc_lstmt *loop);
  * are passed along): no local (scalar or local array) that its body reads
  * before writing it is written elsewhere in k. */
 bool dlc_loop_outlinable(const dlc_kernel *k, const dlc_lstmt *loop);
+/* Makes serial every loop of m's kernels of the given kind for which keep
+ * says false (the loop passes that settle a kind lowering proposed). */
+void dlc_lmodule_serialize_unless(dlc_lmodule *m, dlc_loop_kind kind,
+                                  bool (*keep)(const dlc_lstmt *loop));
 /* Whether an unrolled loop is unrolled by the backends: fully, with at
  * most DLC_UNROLL_MAX iterations (a factor of 0 or at least the extent). */
 #define DLC_UNROLL_MAX 64

@@ -7,17 +7,6 @@
  * one in narrower vectors. */
 #include "passes.h"
 
-static void walk(dlc_lstmt *s) {
-  for (; s; s = s->next) {
-    if (s->kind != DLC_LS_LOOP)
-      continue;
-    if (s->loop_kind == DLC_LOOP_VECTORIZED && !dlc_loop_lanes_ok(s))
-      s->loop_kind = DLC_LOOP_SERIAL;
-    walk(s->body);
-  }
-}
-
 void dlc_loop_pass_vectorize(dlc_lmodule *m) {
-  for (int i = 0; i < m->nkernels; i++)
-    walk(m->kernels[i]->body);
+  dlc_lmodule_serialize_unless(m, DLC_LOOP_VECTORIZED, dlc_loop_lanes_ok);
 }

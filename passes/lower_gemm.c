@@ -189,6 +189,11 @@ static int64_t tile_wide(dlc_gemm *G, tile *t) {
 
 static int64_t per_line(const dlc_gemm *G) { return 64 / (int64_t)dlc_dtype_size(G->C->type.dtype); }
 
+/* The cache lines of a row of t's columns. */
+static int64_t tile_lines(const dlc_gemm *G, const tile *t) {
+  return (t->nr + per_line(G) - 1) / per_line(G);
+}
+
 /* A packed B smaller than this stays in cache between calls. */
 #define PREFETCH_MIN_BYTES ((int64_t)128 * 1024)
 
@@ -207,7 +212,7 @@ static dlc_lstmt *prefetch_b(dlc_gemm *G, tile *t) {
     return NULL;
   int64_t pl = per_line(G);
   if (t->b_local && t->k_inside) {
-    int64_t lines = (t->nr + pl - 1) / pl;
+    int64_t lines = tile_lines(G, t);
     dlc_lexpr *r = dlc_lower_at_most(m, ADD(ADD(t->k0, INT(t->ks)), VAR(t->k)), G->K - 1);
     dlc_lexpr *c = ADD(MUL(t->jt, INT(NR)), MUL(dlc_lx_binary(m, DLC_LX_REM, t->it, INT(lines)), INT(pl)));
     /* r < K and c < N: inside B without another clamp */
@@ -369,6 +374,12 @@ bool dlc_gemm_cols_first(int64_t M, int64_t N) { return N / NR >= 2 || M / MR < 
  * threads): copy the block of B into the thread's panel; for row tiles:
  * the micro-kernel. A block of A stays in L2 while the column tiles pass,
  * and each part of B is read once. */
+/* Whether t's row tiles split into the first `lines`, which ask for B's
+ * next K block (prefetch_b), and the rest, which need not (cf_rows). */
+static bool first_rows_ask(const dlc_gemm *G, const tile *t) {
+  return t->b_local && t->k_inside && t->nit > tile_lines(G, t);
+}
+
 static dlc_lstmt *cf_rows(dlc_gemm *G, tile *t) {
   dlc_lmodule *m = G->L->m;
   dlc_lstmt *s = NULL;
@@ -387,10 +398,9 @@ static dlc_lstmt *cf_rows(dlc_gemm *G, tile *t) {
      * nothing left to ask for and skip the prefetch and its arithmetic
      * (each is a new page of B: 128x768x3072 went from 84 to 90 GFLOP/s
      * at 1 thread, 167 to 192 at 2) */
-    int64_t lines = (t->nr + per_line(G) - 1) / per_line(G);
-    if (t->b_local && t->k_inside && v && t->nit > lines) {
+    if (first_rows_ask(G, t)) {
+      int64_t lines = tile_lines(G, t);
       dlc_lvar *w = ivar(G);
-      t->it = ADD(t->it0, VAR(v));
       dlc_ls_append(&s, dlc_ls_loop(m, v, lines, kind, micro(G, t)));
       t->it = ADD(ADD(t->it0, INT(lines)), VAR(w));
       t->no_pf_b = true;
@@ -400,12 +410,11 @@ static dlc_lstmt *cf_rows(dlc_gemm *G, tile *t) {
       dlc_ls_append(&s, v ? dlc_ls_loop(m, v, t->nit, kind, in) : in);
     }
   }
-  bool asked = t->no_pf_b;
   *t = save;
   if (t->rem_rows) {
     t->it = INT(G->M / MR);
     t->mr = G->M % MR;
-    t->no_pf_b = asked;
+    t->no_pf_b = first_rows_ask(G, t);
     dlc_ls_append(&s, micro(G, t));
   }
   *t = save;

@@ -11,8 +11,6 @@
 #include "lower.h"
 #include "lower_internal.h"
 
-#define ALIGN 64
-
 /* ---- index helpers ---- */
 
 /* Flat index into a tensor of type t broadcast to an output of the given
@@ -360,12 +358,10 @@ dlc_type dlc_lower_pack_scratch(const dlc_node *n) {
     if (weight || dlc_type_numel(tb) != K * N || dlc_type_numel(tc) != M * N || M < 16)
       return t;
     if (dlc_gemm_cols_first(M, N)) {
-      if (dlc_gemm_small_a(M, K, (int64_t)dlc_dtype_size(n->type.dtype)) &&
-          !dlc_gemm_split_rows(M, N))
+      bool small = dlc_gemm_small_a(M, K, (int64_t)dlc_dtype_size(n->type.dtype));
+      if (small && !dlc_gemm_split_rows(M, N))
         return t;
-      t.dims[0] = dlc_gemm_small_a(M, K, (int64_t)dlc_dtype_size(n->type.dtype))
-                      ? dlc_gemm_packed_b_numel(K, N)
-                      : dlc_gemm_kpanel_numel(K, N);
+      t.dims[0] = small ? dlc_gemm_packed_b_numel(K, N) : dlc_gemm_kpanel_numel(K, N);
     } else
       t.dims[0] = dlc_gemm_packed_b_numel(K, N);
   } else {
