@@ -293,6 +293,35 @@ void dlc_ls_append(dlc_lstmt **head, dlc_lstmt *s) {
   *head = s;
 }
 
+dlc_lexpr *dlc_lx_subst(dlc_lmodule *m, dlc_lexpr *e, int n, dlc_lvar *const *vars,
+                        dlc_lexpr *const *with) {
+  if (e->kind == DLC_LX_VAR) {
+    for (int i = 0; i < n; i++)
+      if (e->var == vars[i])
+        return with[i];
+    return e;
+  }
+  dlc_lexpr *a[3] = {0};
+  bool same = true;
+  for (int i = 0; i < dlc_lx_arity[e->kind]; i++) {
+    a[i] = dlc_lx_subst(m, e->a[i], n, vars, with);
+    same = same && a[i] == e->a[i];
+  }
+  if (same)
+    return e;
+  switch (e->kind) {
+  case DLC_LX_LOAD: return dlc_lx_load(m, e->buf, a[0]);
+  case DLC_LX_CAST: return dlc_lx_cast(m, e->dtype, a[0]);
+  case DLC_LX_EQ:
+  case DLC_LX_LT:
+  case DLC_LX_GT: return dlc_lx_cmp(m, e->kind, a[0], a[1]);
+  case DLC_LX_SELECT: return dlc_lx_select(m, a[0], a[1], a[2]);
+  default:
+    return dlc_lx_arity[e->kind] == 1 ? dlc_lx_unary(m, e->kind, a[0])
+                                      : dlc_lx_binary(m, e->kind, a[0], a[1]);
+  }
+}
+
 /* ---- analyses ---- */
 
 bool dlc_lx_reads(const dlc_lexpr *e, const dlc_lvar *v) {

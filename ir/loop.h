@@ -76,6 +76,26 @@ typedef enum dlc_ls_kind {
                      toward the cache, never faulting, changing nothing */
 } dlc_ls_kind;
 
+/* A matrix product lowering leaves for the tile pass. The loop it marks
+ * (printed `product`) is the product's plain nest, which runs as it is:
+ *   for i in 0..M: for j in 0..N:
+ *     acc = 0; for k in 0..K: acc = acc + A[a_off + i*lda + k] * B[b_off + k*ldb + j]
+ *     C[c_off + i*ldc + j] = value
+ * where value reads acc, i and j (the fused epilogue), and the offsets
+ * only variables bound outside the nest. The tile pass replaces the nest
+ * with register tiles over packed panels computing the same. */
+typedef struct dlc_lgemm {
+  int64_t M, N, K, lda, ldb, ldc;
+  dlc_lbuf *A, *B, *C;
+  dlc_lexpr *a_off, *b_off, *c_off;
+  dlc_lvar *i, *j, *acc;
+  dlc_lexpr *value;
+  /* B is an image or its im2col columns, made a cache-sized chunk at a
+   * time: a column tile copies its own panels of it rather than the
+   * product packing B a K block ahead */
+  bool b_chunked;
+} dlc_lgemm;
+
 typedef struct dlc_lstmt dlc_lstmt;
 struct dlc_lstmt {
   dlc_ls_kind kind;
@@ -86,6 +106,7 @@ struct dlc_lstmt {
   dlc_loop_kind loop_kind;
   int unroll;
   dlc_lstmt *body;
+  dlc_lgemm *gemm; /* the loop is a matrix product's plain nest, or NULL */
   /* STORE, PREFETCH */
   dlc_lbuf *buf;
   dlc_lexpr *index;
@@ -164,6 +185,10 @@ void dlc_ls_append(dlc_lstmt **head, dlc_lstmt *s);
 
 /* ---- analyses shared by the loop passes and the backends ---- */
 
+/* e with each variable vars[i] replaced by with[i] (integer constants
+ * folded as the builders do); e itself when it reads none of them. */
+dlc_lexpr *dlc_lx_subst(dlc_lmodule *m, dlc_lexpr *e, int n, dlc_lvar *const *vars,
+                        dlc_lexpr *const *with);
 /* Whether expression e reads variable v. */
 bool dlc_lx_reads(const dlc_lexpr *e, const dlc_lvar *v);
 /* Whether s is a reduction step: v = v op e or v = e op v with op add, max

@@ -77,6 +77,8 @@ static void print_block(FILE *out, const dlc_lstmt *s, int depth) {
               dlc_loop_kind_names[s->loop_kind]);
       if (s->loop_kind == DLC_LOOP_UNROLLED)
         fprintf(out, "(%d)", s->unroll);
+      if (s->gemm)
+        fputs(" product", out);
       fputs(" {\n", out);
       print_block(out, s->body, depth + 1);
       fprintf(out, "%*s}\n", 2 * depth, "");

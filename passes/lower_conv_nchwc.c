@@ -5,7 +5,7 @@
  * by nb output channel blocks: for each input channel, kernel position and
  * pixel, one value of x is broadcast and multiplied by the tile's weights,
  * nb*ob consecutive values packed at compile time, so the tile is the
- * matrix-product micro-kernel (lower_gemm.c) read straight from the
+ * matrix-product micro-kernel (tile_gemm.c) read straight from the
  * blocked input, without im2col:
  *
  *   for icb, p, q, ic:  for r (unrolled): for c (vectorized, nb*ob):

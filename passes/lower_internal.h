@@ -1,8 +1,9 @@
 /* Shared by the lowering files (lower_loops.c: the module, elementwise,
- * matmul, softmax, data movement; lower_gemm.c: the matrix-product tiles;
+ * matmul, softmax, data movement, the plain nest of a matrix product;
  * lower_nn.c: reductions, normalizations, convolution, pooling;
- * lower_conv_nchwc.c: convolution on channel blocks, layout changes). Not
- * used outside passes/. */
+ * lower_conv_nchwc.c: convolution on channel blocks, layout changes), and
+ * by the tile pass for its expression shorthands. Not used outside
+ * passes/. */
 #ifndef DLC_LOWER_INTERNAL_H
 #define DLC_LOWER_INTERNAL_H
 
@@ -16,8 +17,6 @@ typedef struct lower {
   dlc_diag *d;
   dlc_lbuf *scratch;  /* conv2d with padding: room for the padded input */
   dlc_lbuf *scratch2; /* conv2d as a matrix product: the im2col matrix */
-  dlc_lbuf *scratch3; /* a matrix product's B, packed at run time */
-  dlc_lbuf *scratch4; /* a matrix product's A, packed at run time */
   const dlc_node **chain; /* the elementwise nodes fused into the current one */
   int nchain;
 } lower;
@@ -67,7 +66,7 @@ dlc_lexpr *dlc_lower_clamp(dlc_lmodule *m, dlc_lexpr *i, int64_t n);
 /* min(i, last), for an index known not to be negative (a prefetch's). */
 dlc_lexpr *dlc_lower_at_most(dlc_lmodule *m, dlc_lexpr *i, int64_t last);
 
-/* ---- matrix products (lower_gemm.c) ---- */
+/* ---- matrix products (tiled by the tile pass: loop_tile.c, tile_gemm.c) ---- */
 
 /* The register tile: MR rows by NR columns of C (8 x 3 AVX-512 vectors:
  * 24 accumulators, 3 loads of B and 8 broadcasts of A per step of k).
@@ -76,58 +75,14 @@ dlc_lexpr *dlc_lower_at_most(dlc_lmodule *m, dlc_lexpr *i, int64_t last);
 #define DLC_GEMM_MR 8
 #define DLC_GEMM_NR 48
 
-/* C[c_off + i*ldc + j] = epilogue(sum over k of A(i, k) B(k, j)), where A is
- * A[a_off + i*lda + k] or, when a_packed, panels from dlc_gemm_pack_a (the
- * same for every batch), and likewise B[b_off + k*ldb + j] or packed. */
-typedef struct dlc_gemm {
-  lower *L;
-  int64_t M, N, K, lda, ldb, ldc; /* lda, ldb, ldc: 0 means K, N, N */
-  dlc_lbuf *A, *B, *C;
-  dlc_lexpr *a_off, *b_off, *c_off;
-  bool a_packed, b_packed;
-  /* when set (and B is not packed): B is first copied into this buffer of
-   * dlc_gemm_packed_b_numel elements, in the panels the tiles read */
-  dlc_lbuf *pack_into;
-  dlc_lbuf *pack_a_into; /* likewise for A: dlc_gemm_packed_a_numel */
-  /* the value stored at C(i, j) given the finished sum; NULL: the sum */
-  dlc_lexpr *(*epilogue)(void *ctx, dlc_lexpr *acc, dlc_lexpr *i, dlc_lexpr *j);
-  void *ctx;
-  dlc_lbuf *acc; /* set by dlc_lower_gemm: the tile */
-  dlc_lbuf *bl;  /* set by dlc_lower_gemm: a thread's panel of B, or NULL */
-  dlc_lbuf *kp;  /* set by dlc_lower_gemm: B's K block in panels, or NULL */
-  int64_t kc;    /* the K block (the stride between kp's panels) */
-  dlc_loop_kind par; /* set by dlc_lower_gemm: the kind of the shared tile loop */
-} dlc_gemm;
-
-/* The tile loops for G, using k's local tile; when `parallel`, the loop
- * over column tiles (or row tiles, or blocks of both) is parallel, and so
- * is the row loop of a narrow last column tile outside it. */
-dlc_lstmt *dlc_lower_gemm(dlc_gemm *G, dlc_kernel *k, bool parallel);
-/* Constant operands repacked at compile time into the tiles' order. */
-dlc_lbuf *dlc_gemm_pack_a(lower *L, const dlc_lbuf *A, int64_t M, int64_t K);
-dlc_lbuf *dlc_gemm_pack_b(lower *L, const dlc_lbuf *B, int64_t K, int64_t N);
-int64_t dlc_gemm_packed_b_numel(int64_t K, int64_t N);
-/* One K block of B in panels (the column-first order packs B a block at a
- * time into pack_into when it is this size). */
-int64_t dlc_gemm_kpanel_numel(int64_t K, int64_t N);
-/* Whether A (M x K of elem_size bytes) is small enough for the order with
- * column tiles outermost, then K blocks (a B from memory is copied by each
- * column tile into its own panel, unless packed whole: below). */
-bool dlc_gemm_small_a(int64_t M, int64_t K, int64_t elem_size);
-/* Whether the small-A order cuts each column tile into blocks of rows
- * (too few column tiles to share among threads). A matmul's B from memory
- * is then packed whole first; a convolution's columns are still copied
- * per block, into its own panel. */
-bool dlc_gemm_split_rows(int64_t M, int64_t N);
-/* Whether the tile loops put column tiles outermost (then a B read from
- * memory is copied block by block into a thread's panel, not packed whole). */
-bool dlc_gemm_cols_first(int64_t M, int64_t N);
-int64_t dlc_gemm_packed_a_numel(int64_t M, int64_t K);
-/* The buffer matmul or conv2d node n packs its B operand into while it
- * runs ({0} when it reads B where it is). */
-dlc_type dlc_lower_pack_scratch(const dlc_node *n);
-/* The same for a matmul's A ({0} when A is read where it is). */
-dlc_type dlc_lower_pack_a_scratch(const dlc_node *n);
+/* The plain nest of a matrix product, marked for the tile pass (see
+ * dlc_lgemm): g's sizes, buffers and offsets are set by the caller; this
+ * makes its variables and its value, epilogue(ctx, acc, i, j) or acc when
+ * epilogue is NULL. The row loop is parallel when `parallel`. */
+dlc_lstmt *dlc_lower_product(lower *L, dlc_kernel *k, dlc_lgemm *g,
+                             dlc_lexpr *(*epilogue)(void *ctx, dlc_lexpr *acc, dlc_lexpr *i,
+                                                    dlc_lexpr *j),
+                             void *ctx, bool parallel);
 
 void dlc_lower_reduce(lower *L, const dlc_node *n, dlc_kernel *k);
 void dlc_lower_norm(lower *L, const dlc_node *n, dlc_kernel *k);

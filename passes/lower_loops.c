@@ -289,7 +289,7 @@ static void lower_elementwise(lower *L, const dlc_node *n, dlc_kernel *k) {
     k->body = dlc_lower_nest(L, n->type.dims, r, vars, body);
 }
 
-/* ---- matmul: tiles (lower_gemm.c) inside loops over the batch dims ---- */
+/* ---- matmul: its plain nest (tiled by the tile pass) inside loops over the batch dims ---- */
 
 /* With one B for every batch and an A as large as its batches, the batches
  * are rows of one taller product ([128,1,768] @ [768,2304] is one
@@ -300,78 +300,33 @@ static bool matmul_folds_batch(const dlc_node *n) {
   return dlc_type_numel(tb) == K * N && dlc_type_numel(ta) * N == dlc_type_numel(tc) * K;
 }
 
-/* A matmul's M, N, K, with batches folded into rows where they can be. */
-static void matmul_mnk(const dlc_node *n, int64_t *M, int64_t *N, int64_t *K) {
-  const dlc_type *ta = &n->in[0]->type, *tc = &n->type;
-  *N = tc->dims[tc->rank - 1];
-  *K = ta->dims[ta->rank - 1];
-  *M = tc->rank > 2 && matmul_folds_batch(n) ? dlc_type_numel(tc) / *N : tc->dims[tc->rank - 2];
+dlc_lstmt *dlc_lower_product(lower *L, dlc_kernel *k, dlc_lgemm *g,
+                             dlc_lexpr *(*epilogue)(void *ctx, dlc_lexpr *acc, dlc_lexpr *i,
+                                                    dlc_lexpr *j),
+                             void *ctx, bool parallel) {
+  dlc_lmodule *m = L->m;
+  dlc_dtype dt = g->C->type.dtype;
+  g->i = dlc_lvar_new(m, DLC_I64, "i");
+  g->j = dlc_lvar_new(m, DLC_I64, "i");
+  g->acc = dlc_kernel_local(m, k, dt);
+  dlc_lvar *kv = dlc_lvar_new(m, DLC_I64, "i");
+  dlc_lexpr *I = VAR(g->i), *J = VAR(g->j), *KV = VAR(kv), *ACC = VAR(g->acc);
+  g->value = epilogue ? epilogue(ctx, ACC, I, J) : ACC;
+  dlc_lexpr *a = LOAD(g->A, ADD(g->a_off, ADD(MUL(I, INT(g->lda)), KV)));
+  dlc_lexpr *b = LOAD(g->B, ADD(g->b_off, ADD(MUL(KV, INT(g->ldb)), J)));
+  dlc_lstmt *body = dlc_ls_assign(m, g->acc, CONST(dt, 0));
+  dlc_ls_append(&body, dlc_ls_loop(m, kv, g->K, DLC_LOOP_SERIAL,
+                                   dlc_ls_assign(m, g->acc, ADD(ACC, MUL(a, b)))));
+  dlc_ls_append(&body, dlc_ls_store(m, g->C, ADD(g->c_off, ADD(MUL(I, INT(g->ldc)), J)),
+                                    g->value));
+  dlc_kernel_use(k, g->A);
+  dlc_kernel_use(k, g->B);
+  dlc_kernel_use(k, g->C);
+  dlc_lstmt *s = dlc_ls_loop(m, g->i, g->M, parallel ? DLC_LOOP_PARALLEL : DLC_LOOP_SERIAL,
+                             dlc_ls_loop(m, g->j, g->N, DLC_LOOP_SERIAL, body));
+  s->gemm = g;
+  return s;
 }
-
-/* A matmul's A read from memory is packed at run time when it is one
- * matrix and several column tiles pass over it, and either B is a
- * constant (its packed panels stream from memory beside A; reading A in
- * place gained nothing in BERT's products) or A's rows lie a multiple of
- * A_ALIAS_BYTES apart, the span of L1's sets (the rows of a tile fall into
- * one set and evict each other: 1024^3 gained 9% at 1 thread). Otherwise
- * A is read in place: with B copied to panels in cache the copy costs more
- * than it saves (up to a tenth of a 256x256x256 product). */
-#define A_ALIAS_BYTES 4096
-dlc_type dlc_lower_pack_a_scratch(const dlc_node *n) {
-  dlc_type t = {0};
-  if (n->op != DLC_OP_MATMUL)
-    return t;
-  const dlc_type *ta = &n->in[0]->type, *tc = &n->type;
-  int64_t M, N, K;
-  matmul_mnk(n, &M, &N, &K);
-  bool weight = n->in[0]->op == DLC_OP_WEIGHT || n->in[0]->op == DLC_OP_CONST;
-  bool b_const = n->in[1]->op == DLC_OP_WEIGHT || n->in[1]->op == DLC_OP_CONST;
-  if (weight || dlc_type_numel(ta) != M * K || dlc_type_numel(tc) != M * N ||
-      N < 2 * DLC_GEMM_NR || M < DLC_GEMM_MR ||
-      (!b_const && K * (int64_t)dlc_dtype_size(n->type.dtype) % A_ALIAS_BYTES != 0))
-    return t;
-  t.dtype = n->type.dtype;
-  t.rank = 1;
-  t.dims[0] = dlc_gemm_packed_a_numel(M, K);
-  return t;
-}
-
-/* A B read from memory is packed at run time when it is one matrix for
- * every batch and enough rows of A pass over it to pay for the copy: all
- * of it first (rows first, or a small A whose column tiles are cut into
- * blocks of rows), or a K block at a time (columns first; any other small
- * A has each column tile copy its own panel). */
-dlc_type dlc_lower_pack_scratch(const dlc_node *n) {
-  dlc_type t = {0};
-  if (n->op == DLC_OP_CONV2D) {
-    if (!dlc_lower_conv_is_gemm(n) || n->type.dims[1] < 16 ||
-        dlc_gemm_cols_first(n->type.dims[1], n->type.dims[2] * n->type.dims[3]))
-      return t;
-    const dlc_type *tw = &n->in[1]->type;
-    t.dims[0] = dlc_gemm_packed_b_numel(tw->dims[1] * tw->dims[2] * tw->dims[3],
-                                        n->type.dims[2] * n->type.dims[3]);
-  } else if (n->op == DLC_OP_MATMUL) {
-    const dlc_type *tb = &n->in[1]->type, *tc = &n->type;
-    int64_t M, N, K;
-    matmul_mnk(n, &M, &N, &K);
-    bool weight = n->in[1]->op == DLC_OP_WEIGHT || n->in[1]->op == DLC_OP_CONST;
-    if (weight || dlc_type_numel(tb) != K * N || dlc_type_numel(tc) != M * N || M < 16)
-      return t;
-    if (dlc_gemm_cols_first(M, N)) {
-      bool small = dlc_gemm_small_a(M, K, (int64_t)dlc_dtype_size(n->type.dtype));
-      if (small && !dlc_gemm_split_rows(M, N))
-        return t;
-      t.dims[0] = small ? dlc_gemm_packed_b_numel(K, N) : dlc_gemm_kpanel_numel(K, N);
-    } else
-      t.dims[0] = dlc_gemm_packed_b_numel(K, N);
-  } else {
-    return t;
-  }
-  t.dtype = n->type.dtype;
-  t.rank = 1;
-  return t;
-}
-
 
 /* A fused chain after a matmul reads its operands at (batch..., i, j). */
 typedef struct mm_at {
@@ -433,37 +388,26 @@ static void lower_matmul(lower *L, const dlc_node *n, dlc_kernel *k) {
   bta.rank -= 2;
   btb.rank -= 2;
   btc.rank -= 2;
-  dlc_gemm G = {
-      .L = L, .M = M, .N = N, .K = K,
+  dlc_lgemm *G = dlc_arena_alloc(m->arena, sizeof *G);
+  *G = (dlc_lgemm){
+      .M = M, .N = N, .K = K, .lda = K, .ldb = N, .ldc = N,
       .A = L->buf[n->in[0]->id], .B = L->buf[n->in[1]->id], .C = L->buf[n->id],
       .a_off = MUL(dlc_lower_bcast_index(L, &bta, nb, bv), INT(M * K)),
       .b_off = MUL(dlc_lower_bcast_index(L, &btb, nb, bv), INT(K * N)),
       .c_off = MUL(dlc_lower_bcast_index(L, &btc, nb, bv), INT(M * N)),
   };
-  /* weights shared by every batch are packed once, at compile time */
-  if (G.B->kind == DLC_BUF_CONST && dlc_type_numel(tb) == K * N) {
-    G.B = dlc_gemm_pack_b(L, G.B, K, N);
-    G.b_packed = true;
-  }
-  if (G.A->kind == DLC_BUF_CONST && dlc_type_numel(ta) == M * K) {
-    G.A = dlc_gemm_pack_a(L, G.A, M, K);
-    G.a_packed = true;
-  }
-  G.pack_into = L->scratch3;
-  G.pack_a_into = L->scratch4;
+  mm_at *at = NULL;
   if (L->nchain) {
-    mm_at *at = dlc_arena_alloc(m->arena, sizeof *at);
+    at = dlc_arena_alloc(m->arena, sizeof *at);
     at->L = L;
     at->rank = r;
     at->folded = r != n->type.rank;
     at->N = N;
     for (int d = 0; d < nb; d++)
       at->coords[d] = VAR(bv[d]);
-    G.epilogue = mm_epilogue;
-    G.ctx = at;
   }
   int64_t batch = dlc_lower_prod(tc->dims, 0, nb);
-  dlc_lstmt *body = dlc_lower_gemm(&G, k, batch < 2);
+  dlc_lstmt *body = dlc_lower_product(L, k, G, at ? mm_epilogue : NULL, at, batch < 2);
   for (int d = nb - 1; d >= 0; d--)
     body = dlc_ls_loop(m, bv[d], tc->dims[d], d == 0 ? DLC_LOOP_PARALLEL : DLC_LOOP_SERIAL, body);
   k->body = body;
@@ -778,21 +722,11 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
       L.scratch = dlc_lmodule_add_buf(m, DLC_BUF_TEMP,
                                       dlc_arena_printf(m->arena, "t%d.pad", n->id), &st);
     }
-    dlc_type ct = dlc_lower_conv_col(n), pt = dlc_lower_pack_scratch(n);
-    L.scratch2 = L.scratch3 = NULL;
+    dlc_type ct = dlc_lower_conv_col(n);
+    L.scratch2 = NULL;
     if (ct.rank) {
       L.scratch2 = dlc_lmodule_add_buf(m, DLC_BUF_TEMP,
                                        dlc_arena_printf(m->arena, "t%d.col", n->id), &ct);
-    }
-    if (pt.rank) {
-      L.scratch3 = dlc_lmodule_add_buf(m, DLC_BUF_TEMP,
-                                       dlc_arena_printf(m->arena, "t%d.packed", n->id), &pt);
-    }
-    dlc_type at = dlc_lower_pack_a_scratch(n);
-    L.scratch4 = NULL;
-    if (at.rank) {
-      L.scratch4 = dlc_lmodule_add_buf(m, DLC_BUF_TEMP,
-                                       dlc_arena_printf(m->arena, "t%d.apacked", n->id), &at);
     }
     dlc_kernel *k = kernel_for(&L, n, seq++, i);
     switch (info->kind) {
@@ -820,8 +754,6 @@ dlc_lmodule *dlc_lower_to_loops(const dlc_graph *g, dlc_diag *d) {
     case DLC_KIND_LAYOUT: dlc_lower_layout(&L, n, k); break;
     case DLC_KIND_SOURCE: dlc_unreachable();
     }
-    /* e.g. a weight replaced by its packed copy: not a parameter, and not
-     * embedded unless another kernel reads it */
     dlc_kernel_prune(k);
   }
   free(L.chain);

@@ -302,7 +302,6 @@ static void lower_conv_gemm(lower *L, const dlc_node *n, dlc_kernel *k, dlc_lstm
   int64_t OH = ty->dims[2], OW = ty->dims[3], P = OH * OW, Kc = C * kH * kW;
   dlc_lbuf *Wb = L->buf[n->in[1]->id];
   dlc_lbuf *bias = n->nin > 2 ? L->buf[n->in[2]->id] : NULL;
-  dlc_lbuf *Wp = dlc_gemm_pack_a(L, Wb, M, Kc);
   dlc_lbuf *col = L->scratch2;
   dlc_lstmt *s = prologue;
   int64_t rows, last;
@@ -322,11 +321,11 @@ static void lower_conv_gemm(lower *L, const dlc_node *n, dlc_kernel *k, dlc_lstm
       dlc_lexpr *p0 = MUL(oh0, INT(OW));
       conv_epi *epi = dlc_arena_alloc(m->arena, sizeof *epi);
       *epi = (conv_epi){.L = L, .bias = bias, .img = img, .p0 = p0};
-      dlc_gemm G = {
-          .L = L, .M = M, .N = CN, .K = Kc, .ldc = P, .A = Wp, .a_packed = true,
-          .B = col ? col : X, .b_off = INT(col ? 0 : img * C * H * W), .ldb = col ? CN : P,
-          .C = L->buf[n->id], .c_off = ADD(INT(img * M * P), p0), .a_off = INT(0),
-          .epilogue = conv_bias, .ctx = epi, .pack_into = L->scratch3,
+      dlc_lgemm *G = dlc_arena_alloc(m->arena, sizeof *G);
+      *G = (dlc_lgemm){
+          .M = M, .N = CN, .K = Kc, .lda = Kc, .ldb = col ? CN : P, .ldc = P,
+          .A = Wb, .a_off = INT(0), .B = col ? col : X, .b_off = INT(col ? 0 : img * C * H * W),
+          .C = L->buf[n->id], .c_off = ADD(INT(img * M * P), p0), .b_chunked = true,
       };
       dlc_lstmt *cs = NULL;
       if (col) {
@@ -347,7 +346,7 @@ static void lower_conv_gemm(lower *L, const dlc_node *n, dlc_kernel *k, dlc_lstm
         cp = dlc_ls_loop(m, vp, kH, DLC_LOOP_SERIAL, cp);
         dlc_ls_append(&cs, dlc_ls_loop(m, vc, C, DLC_LOOP_PARALLEL, cp));
       }
-      dlc_ls_append(&cs, dlc_lower_gemm(&G, k, true));
+      dlc_ls_append(&cs, dlc_lower_product(L, k, G, conv_bias, epi, true));
       dlc_ls_append(&s, vch ? dlc_ls_loop(m, vch, nfull, DLC_LOOP_SERIAL, cs) : cs);
     }
   k->body = s;

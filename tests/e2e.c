@@ -49,6 +49,8 @@ char *e2e_kernel_names(e2e_prog *p, bool packed) {
                    DLC_OK);
   dlc_lmodule *lm = dlc_lower_to_loops(pg, s->d);
   ck_assert_msg(lm != NULL, "%s", tu_sink_text(s));
+  ck_assert_int_eq(dlc_run_loop_passes(lm, &(dlc_pass_options){.verify_each = true}, s->d),
+                   DLC_OK);
   char *buf = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&buf, &len);

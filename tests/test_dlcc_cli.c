@@ -81,8 +81,18 @@ START_TEST(test_print_after) {
   ck_assert_ptr_nonnull(strstr(out, "// -- graph after dce --"));
   const char *low = strstr(out, "// -- loops after lower --");
   ck_assert_ptr_nonnull(low);
-  const char *par = strstr(low, "// -- loops after parallelize --");
+  const char *til = strstr(low, "// -- loops after tile --");
+  ck_assert_ptr_nonnull(til);
+  /* lowering leaves the 1x784x256 product as its plain nest, which tile
+   * replaces with register tiles */
+  const char *nest = strstr(low, "kernel k0_matmul+add+relu(t7, x, w1, b1) {\n    local %v");
+  ck_assert_msg(nest && nest < til, "%s", low);
+  ck_assert_ptr_nonnull(strstr(nest, " in 0..1 parallel product {\n"));
+  const char *par = strstr(til, "// -- loops after parallelize --");
   ck_assert_ptr_nonnull(par);
+  const char *tiled = strstr(til, "kernel k0_matmul+add+relu(t7, x, b1, acc, w1.packed) {\n");
+  ck_assert(tiled && tiled < par);
+  ck_assert(strstr(til, " product {") == NULL || strstr(til, " product {") > par);
   const char *vec = strstr(par, "// -- loops after vectorize --");
   ck_assert_ptr_nonnull(vec);
   const char *unr = strstr(vec, "// -- loops after unroll --");
@@ -95,7 +105,9 @@ START_TEST(test_print_after) {
   ck_assert_int_eq(tu_run(one, &out), 0);
   const char *head = "// -- loops after parallelize --\nmodule mlp {\n";
   ck_assert(strncmp(out, head, strlen(head)) == 0);
-  ck_assert(strstr(out, "(t7, x, b1, acc, w1.packed) {\n    for %i0 in 0..5 parallel {\n") != NULL);
+  const char *k0 = strstr(out, "(t7, x, b1, acc, w1.packed) {\n    for %i");
+  ck_assert_ptr_nonnull(k0);
+  ck_assert(strncmp(strchr(strstr(k0, "for %i") + 4, ' '), " in 0..5 parallel {\n", 20) == 0);
   ck_assert(strstr(out, "after vectorize") == NULL && strstr(out, "after lower") == NULL);
   free(out);
 }

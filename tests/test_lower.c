@@ -65,15 +65,16 @@ static void expect_text(const char *got, const char *want) {
                gl > 200 ? 200 : gl, got, wl > 200 ? 200 : wl, want);
 }
 
-/* Lowers tu_fx.g into m and places its temporaries (the plan pass; the
- * loop kinds stay as lowering proposed them); m must verify, with no
- * diagnostics. */
+/* Lowers tu_fx.g into m, tiles its matrix products and places its
+ * temporaries (the tile and plan passes; the loop kinds stay as lowering
+ * and tile proposed them); m must verify, with no diagnostics. */
 static void lower(void) {
   ck_assert_int_eq(dlc_graph_verify(tu_fx.g, tu_fx.sink.d), DLC_OK);
   m = dlc_lower_to_loops(tu_fx.g, tu_fx.sink.d);
   ck_assert_msg(m != NULL, "%s", tu_sink_text(&tu_fx.sink));
   ck_assert_str_eq(tu_sink_text(&tu_fx.sink), "");
   ck_assert_int_eq(dlc_lmodule_verify(m, tu_fx.sink.d), DLC_OK);
+  dlc_loop_pass_tile(m);
   dlc_loop_pass_plan(m);
   ck_assert_int_eq(dlc_lmodule_verify(m, tu_fx.sink.d), DLC_OK);
 }
@@ -182,79 +183,79 @@ START_TEST(golden_small_net) {
       "  const w : f32[3,4]\n"
       "  const bias : f32[4]\n"
       "  temp t3 : f32[2,4] @0\n"
-      "  const w.packed : f32[144]\n"
-      "  local acc : f32[384]\n"
       "  temp t4 : f32[2,4] @0\n"
       "  temp t5 : f32[2,4] @0\n"
       "  temp t6 : f32[2,4] @64\n"
+      "  const w.packed : f32[144]\n"
+      "  local acc : f32[384]\n"
       "  workspace 128 bytes (live at once: at most 128)\n"
       "\n"
       "  kernel k0_matmul(t3, x, acc, w.packed) {\n"
-      "    for %i0 in 0..2 unrolled(2) {\n"
-      "      for %i1 in 0..16 vectorized {\n"
-      "        acc[((%i0 * 48) + %i1)] = 0\n"
+      "    for %i17 in 0..2 unrolled(2) {\n"
+      "      for %i18 in 0..16 vectorized {\n"
+      "        acc[((%i17 * 48) + %i18)] = 0\n"
       "      }\n"
       "    }\n"
-      "    for %i2 in 0..2 unrolled(2) {\n"
-      "      for %i3 in 0..4 vectorized {\n"
-      "        acc[((%i2 * 48) + %i3)] = 0\n"
+      "    for %i19 in 0..2 unrolled(2) {\n"
+      "      for %i20 in 0..4 vectorized {\n"
+      "        acc[((%i19 * 48) + %i20)] = 0\n"
       "      }\n"
       "    }\n"
-      "    for %i4 in 0..3 serial {\n"
-      "      for %i5 in 0..2 unrolled(2) {\n"
-      "        for %i6 in 0..16 vectorized {\n"
-      "          acc[((%i5 * 48) + %i6)] = (acc[((%i5 * 48) + %i6)] + (x[((%i5 * 3) + %i4)] * w.packed[((%i4 * 48) + %i6)]))\n"
+      "    for %i21 in 0..3 serial {\n"
+      "      for %i22 in 0..2 unrolled(2) {\n"
+      "        for %i23 in 0..16 vectorized {\n"
+      "          acc[((%i22 * 48) + %i23)] = (acc[((%i22 * 48) + %i23)] + (x[((%i22 * 3) + %i21)] * w.packed[((%i21 * 48) + %i23)]))\n"
       "        }\n"
       "      }\n"
       "    }\n"
-      "    for %i7 in 0..2 unrolled(2) {\n"
-      "      for %i8 in 0..4 vectorized {\n"
-      "        t3[((%i7 * 4) + %i8)] = acc[((%i7 * 48) + %i8)]\n"
+      "    for %i24 in 0..2 unrolled(2) {\n"
+      "      for %i25 in 0..4 vectorized {\n"
+      "        t3[((%i24 * 4) + %i25)] = acc[((%i24 * 48) + %i25)]\n"
       "      }\n"
       "    }\n"
       "  }\n"
       "\n"
       "  kernel k1_add(t4, t3, bias) {\n"
-      "    for %i9 in 0..2 parallel {\n"
-      "      for %i10 in 0..4 vectorized {\n"
-      "        t4[(%i10 + (%i9 * 4))] = (t3[(%i10 + (%i9 * 4))] + bias[%i10])\n"
+      "    for %i4 in 0..2 parallel {\n"
+      "      for %i5 in 0..4 vectorized {\n"
+      "        t4[(%i5 + (%i4 * 4))] = (t3[(%i5 + (%i4 * 4))] + bias[%i5])\n"
       "      }\n"
       "    }\n"
       "  }\n"
       "\n"
       "  kernel k2_relu(t5, t4) {\n"
-      "    for %i11 in 0..8 vectorized {\n"
-      "      t5[%i11] = max(t4[%i11], 0)\n"
+      "    for %i6 in 0..8 vectorized {\n"
+      "      t5[%i6] = max(t4[%i6], 0)\n"
       "    }\n"
       "  }\n"
       "\n"
       "  kernel k3_softmax(t6, t5) {\n"
-      "    local %v17 : f32\n"
-      "    local %v18 : f32\n"
-      "    local %v19 : f32\n"
-      "    for %i12 in 0..2 parallel {\n"
-      "      for %i13 in 0..1 serial {\n"
-      "        %v17 = t5[((%i12 * 4) + %i13)]\n"
-      "        for %i14 in 0..4 vectorized {\n"
-      "          %v17 = max(%v17, t5[(((%i12 * 4) + %i14) + %i13)])\n"
+      "    local %v12 : f32\n"
+      "    local %v13 : f32\n"
+      "    local %v14 : f32\n"
+      "    for %i7 in 0..2 parallel {\n"
+      "      for %i8 in 0..1 serial {\n"
+      "        %v12 = t5[((%i7 * 4) + %i8)]\n"
+      "        for %i9 in 0..4 vectorized {\n"
+      "          %v12 = max(%v12, t5[(((%i7 * 4) + %i9) + %i8)])\n"
       "        }\n"
-      "        %v18 = 0\n"
-      "        for %i15 in 0..4 vectorized {\n"
-      "          %v19 = exp((t5[(((%i12 * 4) + %i15) + %i13)] - %v17))\n"
-      "          t6[(((%i12 * 4) + %i15) + %i13)] = %v19\n"
-      "          %v18 = (%v18 + %v19)\n"
+      "        %v13 = 0\n"
+      "        for %i10 in 0..4 vectorized {\n"
+      "          %v14 = exp((t5[(((%i7 * 4) + %i10) + %i8)] - %v12))\n"
+      "          t6[(((%i7 * 4) + %i10) + %i8)] = %v14\n"
+      "          %v13 = (%v13 + %v14)\n"
       "        }\n"
-      "        for %i16 in 0..4 vectorized {\n"
-      "          t6[(((%i12 * 4) + %i16) + %i13)] = (t6[(((%i12 * 4) + %i16) + %i13)] / %v18)\n"
+      "        for %i11 in 0..4 vectorized {\n"
+      "          t6[(((%i7 * 4) + %i11) + %i8)] = (t6[(((%i7 * 4) + %i11) + %i8)] / %v13)\n"
       "        }\n"
       "      }\n"
       "    }\n"
       "  }\n"
       "\n"
       "  kernel k4_transpose(out.y, t6) {\n"
-      "    for %i20 in 0..4 parallel {\n"
-      "      for %i21 in 0..2 vectorized {\n"
-      "        out.y[(%i21 + (%i20 * 2))] = t6[(%i20 + (%i21 * 4))]\n"
+      "    for %i15 in 0..4 parallel {\n"
+      "      for %i16 in 0..2 vectorized {\n"
+      "        out.y[(%i16 + (%i15 * 2))] = t6[(%i15 + (%i16 * 4))]\n"
       "      }\n"
       "    }\n"
       "  }\n"
@@ -279,6 +280,7 @@ START_TEST(lowering_is_deterministic) {
   char *a = print_module(m);
   dlc_lmodule *m2 = dlc_lower_to_loops(tu_fx.g, tu_fx.sink.d);
   ck_assert_ptr_nonnull(m2);
+  dlc_loop_pass_tile(m2);
   dlc_loop_pass_plan(m2);
   char *b = print_module(m2);
   expect_text(b, a);
@@ -289,6 +291,7 @@ START_TEST(lowering_is_deterministic) {
   small_net();
   m2 = dlc_lower_to_loops(tu_fx.g, tu_fx.sink.d);
   ck_assert_ptr_nonnull(m2);
+  dlc_loop_pass_tile(m2);
   dlc_loop_pass_plan(m2);
   char *c = print_module(m2);
   expect_text(c, a);
@@ -964,7 +967,7 @@ START_TEST(gemm_shares_tiles) {
   lower();
   char *got = print_module(m);
   long k1 = text_find(got, 0, "kernel k1_"), k2 = text_find(got, 0, "kernel k2_");
-  long pack = text_find(got, 0, "t5.packed[");
+  long pack = text_find(got, 0, "k0_matmul.packed[");
   long blocks = text_find(got, 0, "in 0..4 parallel {");
   long narrow = text_find(got, blocks + 1, "in 0..2 parallel {");
   long div = text_find(got, 0, " / 2)");

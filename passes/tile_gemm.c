@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lower_internal.h"
+#include "tile.h"
 
 #define MR DLC_GEMM_MR
 #define NR DLC_GEMM_NR
@@ -26,11 +26,11 @@ static dlc_lexpr *sel(dlc_lmodule *m, dlc_lexpr *c, dlc_lexpr *a, dlc_lexpr *b) 
 
 /* B[K,N] as panels of NR columns: Bp[(jt*K + k)*NR + c] = B[k, jt*NR + c],
  * zero past N. */
-dlc_lbuf *dlc_gemm_pack_b(lower *L, const dlc_lbuf *B, int64_t K, int64_t N) {
+dlc_lbuf *dlc_gemm_pack_b(dlc_lmodule *m, const dlc_lbuf *B, int64_t K, int64_t N) {
   int64_t nt = (N + NR - 1) / NR;
   dlc_type t = {.dtype = B->type.dtype, .rank = 1, .dims = {nt * K * NR}};
   size_t es = dlc_dtype_size(t.dtype);
-  char *p = dlc_arena_alloc(L->m->arena, dlc_type_bytes(&t));
+  char *p = dlc_arena_alloc(m->arena, dlc_type_bytes(&t));
   memset(p, 0, dlc_type_bytes(&t));
   const char *src = B->data; /* a constant without data holds zeros */
   for (int64_t jt = 0; src && jt < nt; jt++)
@@ -38,25 +38,25 @@ dlc_lbuf *dlc_gemm_pack_b(lower *L, const dlc_lbuf *B, int64_t K, int64_t N) {
       int64_t w = N - jt * NR < NR ? N - jt * NR : NR;
       memcpy(p + ((jt * K + k) * NR) * es, src + (k * N + jt * NR) * es, (size_t)w * es);
     }
-  dlc_lbuf *b = dlc_lmodule_add_buf(L->m, DLC_BUF_CONST,
-                                    dlc_arena_printf(L->m->arena, "%s.packed", B->name), &t);
+  dlc_lbuf *b = dlc_lmodule_add_buf(m, DLC_BUF_CONST,
+                                    dlc_arena_printf(m->arena, "%s.packed", B->name), &t);
   b->data = p;
   return b;
 }
 
 /* A[M,K] as panels of MR rows: Ap[(it*K + k)*MR + r] = A[it*MR + r, k]. */
-dlc_lbuf *dlc_gemm_pack_a(lower *L, const dlc_lbuf *A, int64_t M, int64_t K) {
+dlc_lbuf *dlc_gemm_pack_a(dlc_lmodule *m, const dlc_lbuf *A, int64_t M, int64_t K) {
   int64_t mt = (M + MR - 1) / MR;
   dlc_type t = {.dtype = A->type.dtype, .rank = 1, .dims = {mt * K * MR}};
   size_t es = dlc_dtype_size(t.dtype);
-  char *p = dlc_arena_alloc(L->m->arena, dlc_type_bytes(&t));
+  char *p = dlc_arena_alloc(m->arena, dlc_type_bytes(&t));
   memset(p, 0, dlc_type_bytes(&t));
   const char *src = A->data;
   for (int64_t i = 0; src && i < M; i++)
     for (int64_t k = 0; k < K; k++)
       memcpy(p + (((i / MR) * K + k) * MR + i % MR) * es, src + (i * K + k) * es, es);
-  dlc_lbuf *b = dlc_lmodule_add_buf(L->m, DLC_BUF_CONST,
-                                    dlc_arena_printf(L->m->arena, "%s.packed", A->name), &t);
+  dlc_lbuf *b = dlc_lmodule_add_buf(m, DLC_BUF_CONST,
+                                    dlc_arena_printf(m->arena, "%s.packed", A->name), &t);
   b->data = p;
   return b;
 }
@@ -83,14 +83,14 @@ typedef struct tile {
 } tile;
 
 static dlc_lexpr *a_at(dlc_gemm *G, tile *t, dlc_lexpr *r, dlc_lexpr *k) {
-  dlc_lmodule *m = G->L->m;
+  dlc_lmodule *m = G->m;
   if (G->a_packed)
     return LOAD(G->A, ADD(MUL(ADD(MUL(t->it, INT(G->K)), k), INT(MR)), r));
   return LOAD(G->A, ADD(G->a_off, ADD(MUL(ADD(MUL(t->it, INT(MR)), r), INT(G->lda)), k)));
 }
 
 static dlc_lexpr *b_at(dlc_gemm *G, tile *t, dlc_lexpr *k, dlc_lexpr *c) {
-  dlc_lmodule *m = G->L->m;
+  dlc_lmodule *m = G->m;
   if (t->b_local)
     return LOAD(G->bl, ADD(MUL(VAR(t->k), INT(NR)), c));
   if (t->b_kpanel)
@@ -101,17 +101,17 @@ static dlc_lexpr *b_at(dlc_gemm *G, tile *t, dlc_lexpr *k, dlc_lexpr *c) {
 }
 
 static dlc_lexpr *c_index(dlc_gemm *G, dlc_lexpr *i, dlc_lexpr *j) {
-  dlc_lmodule *m = G->L->m;
+  dlc_lmodule *m = G->m;
   return ADD(G->c_off, ADD(MUL(i, INT(G->ldc ? G->ldc : G->N)), j));
 }
 
-static dlc_lvar *ivar(dlc_gemm *G) { return dlc_lvar_new(G->L->m, DLC_I64, "i"); }
+static dlc_lvar *ivar(dlc_gemm *G) { return dlc_lvar_new(G->m, DLC_I64, "i"); }
 
 /* for r (unrolled) for c in 0..width (vectorized): s(r, c) */
 static dlc_lstmt *over_tile_w(dlc_gemm *G, tile *t, int64_t width,
                               dlc_lstmt *(*s)(dlc_gemm *, tile *, dlc_lvar *, dlc_lvar *)) {
   dlc_lvar *r = ivar(G), *c = ivar(G);
-  dlc_lmodule *m = G->L->m;
+  dlc_lmodule *m = G->m;
   dlc_lstmt *in = dlc_ls_loop(m, c, width, DLC_LOOP_VECTORIZED, s(G, t, r, c));
   dlc_lstmt *l = dlc_ls_loop(m, r, t->mr, DLC_LOOP_UNROLLED, in);
   l->unroll = (int)t->mr;
@@ -124,22 +124,22 @@ static dlc_lstmt *over_tile(dlc_gemm *G, tile *t,
 }
 
 static dlc_lexpr *acc_at(dlc_gemm *G, dlc_lvar *r, dlc_lvar *c) {
-  dlc_lmodule *m = G->L->m;
+  dlc_lmodule *m = G->m;
   return ADD(MUL(VAR(r), INT(NR)), VAR(c));
 }
 
 static dlc_lexpr *row(dlc_gemm *G, tile *t, dlc_lvar *r) {
-  dlc_lmodule *m = G->L->m;
+  dlc_lmodule *m = G->m;
   return ADD(MUL(t->it, INT(MR)), VAR(r));
 }
 static dlc_lexpr *col(dlc_gemm *G, tile *t, dlc_lvar *c) {
-  dlc_lmodule *m = G->L->m;
+  dlc_lmodule *m = G->m;
   return ADD(MUL(t->jt, INT(NR)), VAR(c));
 }
 
 /* acc = 0 in the first block, else the partial sum left in C */
 static dlc_lstmt *s_init(dlc_gemm *G, tile *t, dlc_lvar *r, dlc_lvar *c) {
-  dlc_lmodule *m = G->L->m;
+  dlc_lmodule *m = G->m;
   dlc_lexpr *zero = CONST(G->C->type.dtype, 0);
   dlc_lexpr *v = t->first->kind == DLC_LX_ICONST && t->first->i
                      ? zero
@@ -148,7 +148,7 @@ static dlc_lstmt *s_init(dlc_gemm *G, tile *t, dlc_lvar *r, dlc_lvar *c) {
 }
 
 static dlc_lstmt *s_fma(dlc_gemm *G, tile *t, dlc_lvar *r, dlc_lvar *c) {
-  dlc_lmodule *m = G->L->m;
+  dlc_lmodule *m = G->m;
   dlc_lexpr *k = ADD(t->k0, VAR(t->k));
   return dlc_ls_store(m, G->acc, acc_at(G, r, c),
                       ADD(LOAD(G->acc, acc_at(G, r, c)),
@@ -157,7 +157,7 @@ static dlc_lstmt *s_fma(dlc_gemm *G, tile *t, dlc_lvar *r, dlc_lvar *c) {
 
 /* C = acc, through the epilogue after the last block */
 static dlc_lstmt *s_store(dlc_gemm *G, tile *t, dlc_lvar *r, dlc_lvar *c) {
-  dlc_lmodule *m = G->L->m;
+  dlc_lmodule *m = G->m;
   dlc_lexpr *i = row(G, t, r), *j = col(G, t, c);
   dlc_lexpr *acc = LOAD(G->acc, acc_at(G, r, c));
   dlc_lexpr *fin = G->epilogue ? G->epilogue(G->ctx, acc, i, j) : acc;
@@ -166,7 +166,7 @@ static dlc_lstmt *s_store(dlc_gemm *G, tile *t, dlc_lvar *r, dlc_lvar *c) {
 
 static dlc_lstmt *s_zero(dlc_gemm *G, tile *t, dlc_lvar *r, dlc_lvar *c) {
   (void)t;
-  return dlc_ls_store(G->L->m, G->acc, acc_at(G, r, c), dlc_lx_const(G->L->m, G->C->type.dtype, 0));
+  return dlc_ls_store(G->m, G->acc, acc_at(G, r, c), dlc_lx_const(G->m, G->C->type.dtype, 0));
 }
 
 /* Lanes of a vector: a narrow last column tile is computed as wide as the
@@ -207,7 +207,7 @@ static int64_t tile_lines(const dlc_gemm *G, const tile *t) {
  *   K block, line it % lines of the tile's columns; the first `lines` row
  *   tiles cover the block, and cf_rows gives the others (no_pf_b) none. */
 static dlc_lstmt *prefetch_b(dlc_gemm *G, tile *t) {
-  dlc_lmodule *m = G->L->m;
+  dlc_lmodule *m = G->m;
   if (!t->it0 || t->nit + t->rem_rows < 1 || t->no_pf_b)
     return NULL;
   int64_t pl = per_line(G);
@@ -235,7 +235,7 @@ static dlc_lstmt *prefetch_b(dlc_gemm *G, tile *t) {
  * back between blocks: before its k loop, a tile asks for the next row
  * tile's part of C (every line of its rows), which it loads after. */
 static dlc_lstmt *prefetch_c(dlc_gemm *G, tile *t) {
-  dlc_lmodule *m = G->L->m;
+  dlc_lmodule *m = G->m;
   if (!t->it0 || t->k_inside)
     return NULL;
   int64_t pl = per_line(G);
@@ -251,7 +251,7 @@ static dlc_lstmt *prefetch_c(dlc_gemm *G, tile *t) {
 }
 
 static dlc_lstmt *micro(dlc_gemm *G, tile *t) {
-  dlc_lmodule *m = G->L->m;
+  dlc_lmodule *m = G->m;
   int64_t wide = tile_wide(G, t);
   dlc_lstmt *s = NULL;
   if (wide > t->nr)
@@ -272,7 +272,7 @@ typedef dlc_lstmt *(*inner_fn)(dlc_gemm *G, tile *t);
 /* One tile dimension (rows or columns): a loop over the full tiles, then
  * the remainder tile; each sets t's index and extent, then inner. */
 static dlc_lstmt *split(dlc_gemm *G, tile *t, bool rows, dlc_loop_kind kind, inner_fn inner) {
-  dlc_lmodule *m = G->L->m;
+  dlc_lmodule *m = G->m;
   int64_t ext = rows ? G->M : G->N, T = rows ? MR : NR;
   int64_t full = ext / T, rem = ext % T;
   dlc_lstmt *s = NULL;
@@ -320,7 +320,7 @@ static int64_t k_block(int64_t K) {
 /* K in blocks: whole blocks in a loop, then the remainder; t gets the
  * block's start, length and whether it is the first or the last. */
 static dlc_lstmt *kblocks(dlc_gemm *G, tile *t, inner_fn inner) {
-  dlc_lmodule *m = G->L->m;
+  dlc_lmodule *m = G->m;
   int64_t KC = k_block(G->K);
   int64_t full = G->K / KC, rem = G->K % KC;
   dlc_lstmt *s = NULL;
@@ -381,7 +381,7 @@ static bool first_rows_ask(const dlc_gemm *G, const tile *t) {
 }
 
 static dlc_lstmt *cf_rows(dlc_gemm *G, tile *t) {
-  dlc_lmodule *m = G->L->m;
+  dlc_lmodule *m = G->m;
   dlc_lstmt *s = NULL;
   tile save = *t;
   if (t->nit) {
@@ -424,7 +424,7 @@ static dlc_lstmt *cf_rows(dlc_gemm *G, tile *t) {
 static dlc_lstmt *cf_panel(dlc_gemm *G, tile *t) {
   if (!G->bl)
     return cf_rows(G, t);
-  dlc_lmodule *m = G->L->m;
+  dlc_lmodule *m = G->m;
   dlc_lvar *kk = ivar(G), *c = ivar(G);
   dlc_lexpr *src = ADD(G->b_off, ADD(MUL(ADD(t->k0, VAR(kk)), INT(G->ldb)),
                                      ADD(MUL(t->jt, INT(NR)), VAR(c))));
@@ -461,7 +461,7 @@ int64_t dlc_gemm_kpanel_numel(int64_t K, int64_t N) { return k_block(K) * ((N + 
  * page. */
 static dlc_lstmt *pack_b_loops(dlc_gemm *G, dlc_lbuf *into, dlc_lexpr *k0, int64_t rows,
                                int64_t stride) {
-  dlc_lmodule *m = G->L->m;
+  dlc_lmodule *m = G->m;
   int64_t full = G->N / NR, rem = G->N % NR;
   dlc_lvar *kk = ivar(G);
   dlc_lstmt *row = NULL;
@@ -502,7 +502,7 @@ static dlc_lstmt *kp_block(dlc_gemm *G, tile *t) {
 #define MC_TILES 32
 
 static dlc_lstmt *cf_mblocks(dlc_gemm *G, tile *t) {
-  dlc_lmodule *m = G->L->m;
+  dlc_lmodule *m = G->m;
   int64_t full = G->M / MR, nblk = full / MC_TILES, left = full % MC_TILES;
   bool rem = G->M % MR != 0;
   dlc_lstmt *s = NULL;
@@ -569,7 +569,7 @@ static dlc_lstmt *sa_order(dlc_gemm *G, tile *t) {
   int64_t rb = G->par == DLC_LOOP_PARALLEL ? row_blocks(G->M, G->N) : 1;
   if (rb == 1)
     return split(G, t, false, G->par, sa_kblocks);
-  dlc_lmodule *m = G->L->m;
+  dlc_lmodule *m = G->m;
   int64_t full = G->N / NR, rem = G->N % NR, per = t->nit / rb;
   dlc_lstmt *s = NULL;
   tile save = *t;
@@ -613,7 +613,7 @@ int64_t dlc_gemm_packed_a_numel(int64_t M, int64_t K) { return (M + MR - 1) / MR
  * each step of k then broadcasts MR neighbouring values, and rows a page
  * apart no longer fight over the same L1 sets. */
 static dlc_lstmt *pack_a_loops(dlc_gemm *G, dlc_lbuf *into) {
-  dlc_lmodule *m = G->L->m;
+  dlc_lmodule *m = G->m;
   int64_t full = G->M / MR, rem = G->M % MR;
   dlc_lstmt *s = NULL;
   for (int part = 0; part < 2; part++) {
@@ -639,8 +639,8 @@ static dlc_lstmt *pack_a_loops(dlc_gemm *G, dlc_lbuf *into) {
   return s;
 }
 
-dlc_lstmt *dlc_lower_gemm(dlc_gemm *G, dlc_kernel *k, bool parallel) {
-  dlc_lmodule *m = G->L->m;
+dlc_lstmt *dlc_tile_gemm(dlc_gemm *G, dlc_kernel *k, bool parallel) {
+  dlc_lmodule *m = G->m;
   dlc_lstmt *pack = NULL;
   if (!G->ldb)
     G->ldb = G->N;
@@ -653,7 +653,7 @@ dlc_lstmt *dlc_lower_gemm(dlc_gemm *G, dlc_kernel *k, bool parallel) {
     G->a_packed = true;
   }
   if (G->pack_into && !G->b_packed && dlc_gemm_cols_first(G->M, G->N) && !small_a(G)) {
-    /* a K block at a time (kp_block); lower_loops.c gives a small A a
+    /* a K block at a time (kp_block); the tile pass gives a small A a
      * buffer only when its rows are split (then B is packed whole, below,
      * else each column tile copies its panels) */
     DLC_ASSERT(dlc_type_numel(&G->pack_into->type) >= dlc_gemm_kpanel_numel(G->K, G->N));
