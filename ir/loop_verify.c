@@ -13,6 +13,16 @@ typedef struct ctx {
   dlc_status st;
 } ctx;
 
+/* Whether loop s is the plain nest of its dlc_lgemm: rows over i, then
+ * one loop over j; the operands are the nest's to read. */
+static bool product_nest(const dlc_lstmt *s) {
+  const dlc_lgemm *g = s->gemm;
+  const dlc_lstmt *j = s->body;
+  return g->i == s->var && g->M == s->extent && j && !j->next && j->kind == DLC_LS_LOOP &&
+         j->var == g->j && j->extent == g->N && g->K >= 1 && g->A && g->B && g->C &&
+         g->value && g->value->dtype == g->C->type.dtype;
+}
+
 static void fail(ctx *c, const char *what) {
   if (c->st == DLC_OK)
     dlc_error(c->d, dlc_noloc(), "internal: loop verifier: kernel %s: %s",
@@ -114,6 +124,8 @@ static void block(ctx *c, const dlc_lstmt *s) {
         fail(c, "loop extent below 1");
       if (s->var->dtype != DLC_I64)
         fail(c, "loop variable is not i64");
+      if (s->gemm && !product_nest(s))
+        fail(c, "a product loop is not the plain nest its record describes");
       if (c->depth == 64) {
         fail(c, "loops nested too deep");
         return;

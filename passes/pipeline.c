@@ -172,6 +172,8 @@ dlc_status dlc_run_loop_passes(dlc_lmodule *m, const dlc_pass_options *o, dlc_di
   FILE *out = o->print_out ? o->print_out : stderr;
   for (int i = 0; i < NUM_LOOP_PASSES; i++) {
     const loop_passinfo *pi = &loop_passes[i];
+    if (o->no_tile && pi->fn == dlc_loop_pass_tile)
+      continue;
     pi->fn(m);
     if (o->print_after_all || (o->print_after && strcmp(o->print_after, pi->name) == 0)) {
       fprintf(out, "// -- loops after %s --\n", pi->name);

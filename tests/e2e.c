@@ -25,7 +25,8 @@ void e2e_open(e2e_prog *p, const char *name, const char *body) {
 
 void e2e_compile(e2e_prog *p, int opt_level) {
   dlc_compile_options o = {
-      .input = p->dsl, .output = p->so, .opt_level = opt_level, .pipeline = p->passes};
+      .input = p->dsl, .output = p->so, .opt_level = opt_level, .pipeline = p->passes,
+      .no_tile = p->no_tile};
   ck_assert_msg(dlc_compile(&o, p->s.d) == DLC_OK, "%s: compile failed:\n%s", p->name,
                 tu_sink_text(&p->s));
   p->g = dlc_frontend_compile(p->dsl, p->text, strlen(p->text), NULL, p->s.d);
@@ -133,11 +134,12 @@ static void **run_threads(const e2e_prog *p, dlcc_model **m, void **ins, int n, 
   return outs;
 }
 
-void e2e_run_threaded(const e2e_case *c, int opt_level, bool packed) {
+static void run_threaded(const e2e_case *c, int opt_level, bool packed, bool no_tile) {
   e2e_prog p;
   e2e_open(&p, c->name, c->body);
   p.passes = c->passes;
-  if (c->kernels && opt_level == 2) {
+  p.no_tile = no_tile;
+  if (c->kernels && opt_level == 2 && !no_tile) {
     char *k = e2e_kernel_names(&p, packed);
     ck_assert_msg(strcmp(k, c->kernels) == 0, "%s: kernels\n  got  %s\n  want %s", c->name, k,
                   c->kernels);
@@ -176,6 +178,12 @@ void e2e_run_threaded(const e2e_case *c, int opt_level, bool packed) {
   dlcc_model_free(m);
   e2e_close(&p);
 }
+
+void e2e_run_threaded(const e2e_case *c, int opt_level, bool packed) {
+  run_threaded(c, opt_level, packed, false);
+}
+
+void e2e_run_plain(const e2e_case *c) { run_threaded(c, 2, false, true); }
 
 TCase *e2e_loop_tcase(const char *name, const TTest *o2, const TTest *o0, int ncases) {
   TCase *t = tcase_create(name);

@@ -16,6 +16,7 @@ typedef struct e2e_prog {
   char *dir, *dsl, *so, *text;
   tu_sink s;
   const char *passes; /* the graph pipeline; NULL: the default */
+  bool no_tile;       /* matrix products left as their plain nests */
   dlc_graph *g;       /* set by e2e_compile */
 } e2e_prog;
 
@@ -55,6 +56,9 @@ typedef struct e2e_case {
  * evaluator, then with 2 and 3 threads bit for bit against 1. At -O0 the
  * thread count comes from $DLCC_NUM_THREADS. */
 void e2e_run_threaded(const e2e_case *c, int opt_level, bool packed);
+/* The same with the tile pass skipped (dlcc --no-tile): the matrix
+ * products run as the plain nests lowering made, at -O2. */
+void e2e_run_plain(const e2e_case *c);
 
 /* A test case "name" (120 s timeout) that runs o2 and o0 for each of
  * ncases, the usual shape of a table of end-to-end programs. */

@@ -110,6 +110,13 @@ START_TEST(test_print_after) {
   ck_assert(strncmp(strchr(strstr(k0, "for %i") + 4, ' '), " in 0..5 parallel {\n", 20) == 0);
   ck_assert(strstr(out, "after vectorize") == NULL && strstr(out, "after lower") == NULL);
   free(out);
+  /* --no-tile leaves the products as their plain nests */
+  const char *plain[] = {DLCC_BIN, "--no-tile", "--emit=loops", mlp, mlp_w, "-o", "-", NULL};
+  ck_assert_int_eq(tu_run(plain, &out), 0);
+  ck_assert_msg(strstr(out, "(t7, x, w1, b1) {\n    local %v") != NULL, "%s", out);
+  ck_assert_msg(strstr(out, " in 0..1 serial product {\n") != NULL, "%s", out);
+  ck_assert(strstr(out, "acc") == NULL);
+  free(out);
 }
 END_TEST
 

@@ -20,7 +20,8 @@
  * Every program is compiled at -O2 and -O0, run with 1 thread against the
  * reference evaluator, and with 2 and 3 threads bit for bit against 1 (at
  * -O0 through $DLCC_NUM_THREADS). Output buffers start as NaN bytes so an
- * element left unwritten fails. */
+ * element left unwritten fails. Each runs once more with the tile pass
+ * skipped: the plain nests lowering makes compute the same. */
 #include "tests/e2e.h"
 
 #define RM 1e-4, 3e-4 /* f32 sums of up to 1031 products, FMA contraction */
@@ -524,8 +525,17 @@ END_TEST
 START_TEST(e2e_o0) { e2e_run_threaded(&cases[_i], 0, true); }
 END_TEST
 
+/* dlcc --no-tile: the same programs with every product left as the plain
+ * nest lowering makes, which must compute the same on its own */
+START_TEST(plain_nests) { e2e_run_plain(&cases[_i]); }
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("gemm");
   suite_add_tcase(s, e2e_loop_tcase("e2e", e2e_o2, e2e_o0, NCASES));
+  TCase *plain = tcase_create("plain");
+  tcase_set_timeout(plain, 120);
+  tcase_add_loop_test(plain, plain_nests, 0, NCASES);
+  suite_add_tcase(s, plain);
   return e2e_run_suite(s);
 }

@@ -11,6 +11,7 @@
 #include "ir/graph.h"
 #include "ir/loop.h"
 #include "passes/lower.h"
+#include "frontend/frontend.h"
 #include "passes/passes.h"
 #include "tests/testutil.h"
 
@@ -93,6 +94,13 @@ static dlc_lbuf *buf(const char *name) {
       return m->bufs[i];
   ck_abort_msg("no buffer %s", name);
   return NULL;
+}
+
+static bool is_param(const dlc_kernel *k, const dlc_lbuf *b) {
+  for (int i = 0; i < k->nparams; i++)
+    if (k->params[i] == b)
+      return true;
+  return false;
 }
 
 static int64_t align64(int64_t v) { return (v + 63) / 64 * 64; }
@@ -707,6 +715,18 @@ START_TEST(verify_prefetch_ok) {
 }
 END_TEST
 
+/* A loop marked as a product must be the plain nest its record describes. */
+START_TEST(verify_product_not_its_nest) {
+  hand_module();
+  hand_body(dlc_ls_store(m, hb, I(), dlc_lx_load(m, ha, I())));
+  dlc_lgemm *g = dlc_arena_alloc(m->arena, sizeof *g);
+  *g = (dlc_lgemm){.M = 4, .N = 1, .K = 1, .A = ha, .B = ha, .C = hb, .i = hi};
+  g->value = dlc_lx_load(m, ha, I());
+  hk->body->gemm = g;
+  expect_loop_error("a product loop is not the plain nest its record describes");
+}
+END_TEST
+
 START_TEST(verify_prefetch_of_non_param) {
   hand_module();
   dlc_lstmt *p = dlc_ls_prefetch(m, hc, I());
@@ -979,6 +999,93 @@ START_TEST(gemm_shares_tiles) {
   ck_assert(div > blocks && div < narrow);
   ck_assert(div1 < 0 || div1 > k2);
   ck_assert(rows > k2);
+}
+END_TEST
+
+/* Replaces the fixture graph with the program text's (model m { body }). */
+static void program(const char *body) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  fprintf(f, "model m {\n%s}\n", body);
+  fclose(f);
+  dlc_graph_free(tu_fx.g);
+  tu_fx.g = dlc_frontend_compile("m.dsl", text, len, NULL, tu_fx.sink.d);
+  free(text);
+  ck_assert_msg(tu_fx.g != NULL, "%s", tu_sink_text(&tu_fx.sink));
+}
+
+/* Lowering leaves a matrix product as its plain nest, marked product,
+ * with the fused chain as the stored value; tile replaces the nest with
+ * register tiles over the packed constant, whose stores compute that
+ * value, and drops the nest's accumulator. */
+START_TEST(tile_replaces_the_plain_nest) {
+  program("input x : f32[3,5]\nweight w : f32[5,4] = random(seed=1)\ninput b : f32[4]\n"
+          "output y = relu(x @ w + b)\n");
+  ck_assert_int_eq(dlc_run_passes(tu_fx.g, "fuse", NULL, tu_fx.sink.d), DLC_OK);
+  m = dlc_lower_to_loops(tu_fx.g, tu_fx.sink.d);
+  ck_assert_ptr_nonnull(m);
+  char *got = print_module(m);
+  expect_text(got, "module m {\n"
+                   "  input x : f32[3,5] #0\n"
+                   "  input b : f32[4] #1\n"
+                   "  output out.y : f32[3,4] #0\n"
+                   "  const w : f32[5,4]\n"
+                   "\n"
+                   "  kernel k0_matmul+add+relu(out.y, x, w, b) {\n"
+                   "    local %v2 : f32\n"
+                   "    for %i0 in 0..3 parallel product {\n"
+                   "      for %i1 in 0..4 serial {\n"
+                   "        %v2 = 0\n"
+                   "        for %i3 in 0..5 serial {\n"
+                   "          %v2 = (%v2 + (x[((%i0 * 5) + %i3)] * w[((%i3 * 4) + %i1)]))\n"
+                   "        }\n"
+                   "        out.y[((%i0 * 4) + %i1)] = max((%v2 + b[%i1]), 0)\n"
+                   "      }\n"
+                   "    }\n"
+                   "  }\n"
+                   "}\n");
+  free(got);
+  dlc_loop_pass_tile(m);
+  ck_assert_int_eq(dlc_lmodule_verify(m, tu_fx.sink.d), DLC_OK);
+  got = print_module(m);
+  ck_assert_msg(strstr(got, " product ") == NULL && strstr(got, "local %v2") == NULL, "%s", got);
+  ck_assert_msg(strstr(got, "kernel k0_matmul+add+relu(out.y, x, b, acc, w.packed) {\n") != NULL,
+                "%s", got);
+  /* the value of the nest's store, on the tile's elements */
+  ck_assert_msg(strstr(got, "] = max((acc[") != NULL && strstr(got, "] + b[") != NULL, "%s", got);
+  free(got);
+}
+END_TEST
+
+/* The products a kernel runs one after another share what tile makes for
+ * them: a convolution of two images through im2col is a product per
+ * image, which read one packed copy of the weights and copy B into one
+ * run-time buffer (rows first: 32 channels over 64 positions). In a
+ * parallel loop (batched matmul) no run-time buffer is made. */
+START_TEST(tile_shares_packs_within_a_kernel) {
+  program("input x : f32[2,16,8,8]\nweight w : f32[32,16,3,3] = random(seed=1)\n"
+          "input a : f32[4,64,128]\ninput c : f32[4,128,96]\n"
+          "output y = conv2d(x, w, pad=1)\noutput z = a @ c\n");
+  lower();
+  int products = 0, packed = 0, scratch = 0;
+  for (int i = 0; i < m->nbufs; i++) {
+    packed += strcmp(m->bufs[i]->name, "w.packed") == 0;
+    scratch += strstr(m->bufs[i]->name, ".packed") != NULL && m->bufs[i]->kind == DLC_BUF_TEMP;
+  }
+  char *got = print_module(m);
+  for (const char *p = got; (p = strstr(p, "k0_conv2d.packed[")) != NULL; p++)
+    products++;
+  free(got);
+  ck_assert_int_eq(packed, 1);
+  ck_assert_int_eq(scratch, 1);
+  dlc_lbuf *pb = buf("k0_conv2d.packed");
+  ck_assert_int_eq(dlc_type_numel(&pb->type), 144 * 96); /* K x N rounded to the tile */
+  ck_assert_int_ge(products, 2);
+  ck_assert(!is_param(kernel("k0_conv2d"), buf("w")));
+  const dlc_kernel *k1 = kernel("k1_matmul");
+  for (int i = 0; i < k1->nparams; i++)
+    ck_assert_int_ne(k1->params[i]->kind, DLC_BUF_TEMP);
 }
 END_TEST
 
@@ -1296,6 +1403,9 @@ static Suite *suite(void) {
   tcase_add_test(t, gemm_shares_tiles);
   tcase_add_test(t, reshape_of_a_temporary_takes_its_bytes);
   tcase_add_test(t, gemm_packs_aliasing_a);
+  tcase_add_test(t, tile_replaces_the_plain_nest);
+  tcase_add_test(t, tile_shares_packs_within_a_kernel);
+  tcase_add_test(t, verify_product_not_its_nest);
   tcase_add_test(t, verify_load_index_not_i64);
   tcase_add_test(t, verify_store_index_not_i64);
   tcase_add_test(t, verify_stored_dtype_differs);

@@ -38,13 +38,15 @@ static void usage(FILE *f) {
       "  --print-after-all     print the IR after every pass to standard error\n"
       "  --print-after=PASS    print the IR after PASS (a graph pass, lower or a\n"
       "                        loop pass)\n"
+      "  --no-tile             skip the tile pass: matrix products run as their\n"
+      "                        plain nests (slow; to check the tiles against)\n"
       "  --help                show this help and exit\n"
       "  --version             show the version and target and exit\n"
       "\n"
       "graph passes:\n",
       f);
   dlc_pass_list(f);
-  fputs("\nloop passes (always, in this order, after lowering):\n", f);
+  fputs("\nloop passes (always, in this order, after lowering; tile unless --no-tile):\n", f);
   dlc_loop_pass_list(f);
   fputs("\nenvironment:\n"
         "  DLCC_CC               C compiler driver used to link model.so (default: cc)\n",
@@ -66,7 +68,7 @@ static char *default_output(const char *input, const char *ext) {
 
 int main(int argc, char **argv) {
   enum { O_EMIT = 256, O_WEIGHTS, O_SHAPE, O_TARGET, O_CPU, O_FEATURES, O_PASSES,
-         O_PAA, O_PA, O_HELP, O_VERSION };
+         O_PAA, O_PA, O_NO_TILE, O_HELP, O_VERSION };
   static const struct option longs[] = {
       {"emit", required_argument, 0, O_EMIT},
       {"weights", required_argument, 0, O_WEIGHTS},
@@ -77,6 +79,7 @@ int main(int argc, char **argv) {
       {"passes", required_argument, 0, O_PASSES},
       {"print-after-all", no_argument, 0, O_PAA},
       {"print-after", required_argument, 0, O_PA},
+      {"no-tile", no_argument, 0, O_NO_TILE},
       {"help", no_argument, 0, O_HELP},
       {"version", no_argument, 0, O_VERSION},
       {0, 0, 0, 0},
@@ -112,6 +115,7 @@ int main(int argc, char **argv) {
     case O_FEATURES: o.features = optarg; break;
     case O_PASSES: o.pipeline = optarg; break;
     case O_PAA: o.print_after_all = true; break;
+    case O_NO_TILE: o.no_tile = true; break;
     case O_PA:
       if (strcmp(optarg, "lower") != 0 && !dlc_pass_exists(optarg) &&
           !dlc_loop_pass_exists(optarg)) {

@@ -100,6 +100,7 @@ dlc_status dlc_compile(const dlc_compile_options *o, dlc_diag *d) {
     dlc_lmodule_print(m, pf);
   }
   po.print_after = o->print_after;
+  po.no_tile = o->no_tile;
   if (dlc_run_loop_passes(m, &po, d) != DLC_OK || dlc_lmodule_verify(m, d) != DLC_OK)
     goto out;
   if (o->emit == DLC_EMIT_LOOPS) {

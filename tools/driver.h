@@ -30,6 +30,7 @@ typedef struct dlc_compile_options {
   bool print_after_all;
   const char *print_after;
   FILE *print_out;      /* dumps; NULL: stderr */
+  bool no_tile;         /* skip the tile loop pass (dlc_pass_options) */
   /* .onnx only: bindings for dynamic input dimensions, "NAME=1x3x224x224" */
   const char *const *shapes;
   int nshapes;
