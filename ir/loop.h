@@ -96,6 +96,31 @@ typedef struct dlc_lgemm {
   bool b_chunked;
 } dlc_lgemm;
 
+/* A convolution on channel blocks (conv2d_nchwc) lowering leaves for the
+ * tile pass. The loop it marks (printed `conv`) is the plain nest over the
+ * images, which runs as it is:
+ *   for n in 0..N: for ocb in 0..MB: for oh in 0..OH: for ow in 0..OW:
+ *    for l in 0..ob:
+ *     acc = 0
+ *     for icb in 0..CB: for p in 0..KH: for q in 0..KW: for ic in 0..ib:
+ *       acc = acc + x(n, icb, oh*sh + p*dh - pt, ow*sw + q*dw - pl, ic)
+ *                   * W[(((ocb*ob + l)*CB*ib + icb*ib + ic)*KH + p)*KW + q]
+ *     Y[(((n*MB + ocb)*OH + oh)*OW + ow)*ob + l] = value
+ * where x(...) is X[(((n*CB + icb)*H + h)*W + w)*ib + ic], 0 outside
+ * 0 <= h < H, 0 <= w < W (depthwise: no icb and ic loops, x's block is
+ * ocb and its lane l, and W[((ocb*ob + l)*KH + p)*KW + q]), and value
+ * reads acc, n, ocb, oh, ow and l (bias and the fused epilogue). The tile
+ * pass replaces the nest with register tiles of pixels by output blocks
+ * over weights packed for them. */
+typedef struct dlc_lconv {
+  dlc_lbuf *X, *W, *Y;
+  int64_t N, CB, ib, H, W_, pt, pl; /* W_: the input's width */
+  int64_t MB, ob, OH, OW, KH, KW, sh, sw, dh, dw;
+  bool depthwise;
+  dlc_lvar *n, *ocb, *oh, *ow, *l, *acc;
+  dlc_lexpr *value;
+} dlc_lconv;
+
 typedef struct dlc_lstmt dlc_lstmt;
 struct dlc_lstmt {
   dlc_ls_kind kind;
@@ -107,6 +132,7 @@ struct dlc_lstmt {
   int unroll;
   dlc_lstmt *body;
   dlc_lgemm *gemm; /* the loop is a matrix product's plain nest, or NULL */
+  dlc_lconv *conv; /* the loop is a blocked convolution's plain nest, or NULL */
   /* STORE, PREFETCH */
   dlc_lbuf *buf;
   dlc_lexpr *index;

@@ -79,6 +79,8 @@ static void print_block(FILE *out, const dlc_lstmt *s, int depth) {
         fprintf(out, "(%d)", s->unroll);
       if (s->gemm)
         fputs(" product", out);
+      if (s->conv)
+        fputs(" conv", out);
       fputs(" {\n", out);
       print_block(out, s->body, depth + 1);
       fprintf(out, "%*s}\n", 2 * depth, "");

@@ -23,6 +23,16 @@ static bool product_nest(const dlc_lstmt *s) {
          g->value && g->value->dtype == g->C->type.dtype;
 }
 
+/* Whether loop s is the plain nest of its dlc_lconv: images over n, then
+ * output blocks over ocb. */
+static bool conv_nest(const dlc_lstmt *s) {
+  const dlc_lconv *r = s->conv;
+  const dlc_lstmt *b = s->body;
+  return !s->gemm && r->n == s->var && r->N == s->extent && b && !b->next &&
+         b->kind == DLC_LS_LOOP && b->var == r->ocb && b->extent == r->MB && r->X && r->W &&
+         r->Y && r->value && r->value->dtype == r->Y->type.dtype;
+}
+
 static void fail(ctx *c, const char *what) {
   if (c->st == DLC_OK)
     dlc_error(c->d, dlc_noloc(), "internal: loop verifier: kernel %s: %s",
@@ -126,6 +136,8 @@ static void block(ctx *c, const dlc_lstmt *s) {
         fail(c, "loop variable is not i64");
       if (s->gemm && !product_nest(s))
         fail(c, "a product loop is not the plain nest its record describes");
+      if (s->conv && !conv_nest(s))
+        fail(c, "a conv loop is not the plain nest its record describes");
       if (c->depth == 64) {
         fail(c, "loops nested too deep");
         return;

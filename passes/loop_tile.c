@@ -1,6 +1,9 @@
 /* The tile loop pass: each matrix product lowering left as its plain nest
  * (a loop marked `product`, dlc_lgemm) becomes register tiles over packed
- * panels (tile_gemm.c). This pass chooses what is packed and where:
+ * panels (tile_gemm.c), and each convolution on channel blocks (a loop
+ * marked `conv`, dlc_lconv) register tiles of pixels by output blocks over
+ * weights packed for them (tile_conv.c, which chooses that tile's shape).
+ * For the products this pass chooses what is packed and where:
  *
  * - A constant operand that is one matrix for the whole nest is repacked
  *   at compile time into the order the tiles read it.
@@ -158,12 +161,19 @@ static dlc_lstmt *tile(tiling *T, const dlc_lstmt *s, bool in_par) {
   return dlc_tile_gemm(&G, T->k, s->loop_kind == DLC_LOOP_PARALLEL);
 }
 
-/* Replaces the product nests in the block at *link. */
+/* Replaces the product and convolution nests in the block at *link. */
 static void walk(tiling *T, dlc_lstmt **link, bool in_par) {
   while (*link) {
     dlc_lstmt *s = *link;
-    if (s->kind == DLC_LS_LOOP && s->gemm) {
-      dlc_lstmt *tiles = tile(T, s, in_par), *last = tiles;
+    if (s->kind == DLC_LS_LOOP && (s->gemm || s->conv)) {
+      dlc_lstmt *tiles;
+      if (s->gemm) {
+        tiles = tile(T, s, in_par);
+      } else {
+        drop_local(T->k, s->conv->acc);
+        tiles = dlc_tile_conv(T->m, T->k, s->conv);
+      }
+      dlc_lstmt *last = tiles;
       DLC_ASSERT(tiles);
       while (last->next)
         last = last->next;

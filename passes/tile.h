@@ -1,5 +1,6 @@
-/* The tile pass's register tiles for a matrix product (tile_gemm.c), and
- * the choices loop_tile.c makes with them. Not used outside passes/. */
+/* The tile pass's register tiles for a matrix product (tile_gemm.c) and a
+ * convolution on channel blocks (tile_conv.c), and the choices loop_tile.c
+ * makes with them. Not used outside passes/. */
 #ifndef DLC_TILE_H
 #define DLC_TILE_H
 
@@ -53,5 +54,9 @@ bool dlc_gemm_split_rows(int64_t M, int64_t N);
  * memory is copied block by block into a thread's panel, not packed whole). */
 bool dlc_gemm_cols_first(int64_t M, int64_t N);
 int64_t dlc_gemm_packed_a_numel(int64_t M, int64_t K);
+
+/* The tiles of convolution r (its weights packed for them at compile
+ * time), using k's local tile: they replace r's plain nest. */
+dlc_lstmt *dlc_tile_conv(dlc_lmodule *m, dlc_kernel *k, const dlc_lconv *r);
 
 #endif
