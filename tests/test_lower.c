@@ -727,6 +727,17 @@ START_TEST(verify_product_not_its_nest) {
 }
 END_TEST
 
+START_TEST(verify_conv_not_its_nest) {
+  hand_module();
+  hand_body(dlc_ls_store(m, hb, I(), dlc_lx_load(m, ha, I())));
+  dlc_lconv *r = dlc_arena_alloc(m->arena, sizeof *r);
+  *r = (dlc_lconv){.X = ha, .W = ha, .Y = hb, .N = 4, .MB = 1, .n = hi};
+  r->value = dlc_lx_load(m, ha, I());
+  hk->body->conv = r; /* its body is a store, not the loop over blocks */
+  expect_loop_error("a conv loop is not the plain nest its record describes");
+}
+END_TEST
+
 START_TEST(verify_prefetch_of_non_param) {
   hand_module();
   dlc_lstmt *p = dlc_ls_prefetch(m, hc, I());
@@ -1054,6 +1065,56 @@ START_TEST(tile_replaces_the_plain_nest) {
                 "%s", got);
   /* the value of the nest's store, on the tile's elements */
   ck_assert_msg(strstr(got, "] = max((acc[") != NULL && strstr(got, "] + b[") != NULL, "%s", got);
+  free(got);
+}
+END_TEST
+
+/* A convolution on channel blocks is lowered as its plain nest, marked
+ * conv: a depthwise one with padding reads x unpadded and tests each
+ * position; bias is in the stored value. tile replaces the nest with
+ * tiles over weights packed for them. */
+START_TEST(tile_replaces_the_conv_nest) {
+  program("input x : f32[1,4,3,3]\nweight w : f32[4,1,3,3] = random(seed=1)\n"
+          "weight b : f32[4] = random(seed=2)\n"
+          "output y = to_nchw(conv2d_nchwc(to_nchwc(x, block=2), w, b, groups=4, pad=1, "
+          "block=2))\n");
+  m = dlc_lower_to_loops(tu_fx.g, tu_fx.sink.d);
+  ck_assert_ptr_nonnull(m);
+  char *got = print_module(m);
+  const char *k1 = strstr(got, "  kernel k1_conv2d_nchwc");
+  ck_assert_ptr_nonnull(k1);
+  char *end = strstr(k1, "\n  }\n");
+  ck_assert_ptr_nonnull(end);
+  end[5] = 0;
+  expect_text(k1,
+                   "  kernel k1_conv2d_nchwc(t4, t3, w, b) {\n"
+                   "    local %v15 : f32\n"
+                   "    for %i5 in 0..1 serial conv {\n"
+                   "      for %i6 in 0..2 parallel {\n"
+                   "        for %i7 in 0..3 serial {\n"
+                   "          for %i8 in 0..3 serial {\n"
+                   "            for %i9 in 0..2 serial {\n"
+                   "              %v15 = 0\n"
+                   "              for %i11 in 0..3 serial {\n"
+                   "                for %i12 in 0..3 serial {\n"
+                   "                  %v15 = (%v15 + (select((((((%i7 + %i11) - 1) > -1) && (((%i7 + %i11) - 1) < 3)) && ((((%i8 + %i12) - 1) > -1) && (((%i8 + %i12) - 1) < 3))), t3[((((((((%i5 * 2) + %i6) * 3) + min(max(((%i7 + %i11) - 1), 0), 2)) * 3) + min(max(((%i8 + %i12) - 1), 0), 2)) * 2) + %i9)], 0) * w[((((((%i6 * 2) + %i9) * 3) + %i11) * 3) + %i12)]))\n"
+                   "                }\n"
+                   "              }\n"
+                   "              t4[((((((((%i5 * 2) + %i6) * 3) + %i7) * 3) + %i8) * 2) + %i9)] = (%v15 + b[((%i6 * 2) + %i9)])\n"
+                   "            }\n"
+                   "          }\n"
+                   "        }\n"
+                   "      }\n"
+                   "    }\n"
+                   "  }\n");
+  free(got);
+  dlc_loop_pass_tile(m);
+  ck_assert_int_eq(dlc_lmodule_verify(m, tu_fx.sink.d), DLC_OK);
+  got = print_module(m);
+  ck_assert_msg(strstr(got, " conv {") == NULL && strstr(got, "local %v15") == NULL, "%s", got);
+  ck_assert_msg(strstr(got, "kernel k1_conv2d_nchwc(t4, t3, b, w.nchwc, acc) {\n") != NULL, "%s",
+                got);
+  ck_assert_msg(strstr(got, "] = (acc[") != NULL && strstr(got, "] + b[") != NULL, "%s", got);
   free(got);
 }
 END_TEST
@@ -1404,8 +1465,10 @@ static Suite *suite(void) {
   tcase_add_test(t, reshape_of_a_temporary_takes_its_bytes);
   tcase_add_test(t, gemm_packs_aliasing_a);
   tcase_add_test(t, tile_replaces_the_plain_nest);
+  tcase_add_test(t, tile_replaces_the_conv_nest);
   tcase_add_test(t, tile_shares_packs_within_a_kernel);
   tcase_add_test(t, verify_product_not_its_nest);
+  tcase_add_test(t, verify_conv_not_its_nest);
   tcase_add_test(t, verify_load_index_not_i64);
   tcase_add_test(t, verify_store_index_not_i64);
   tcase_add_test(t, verify_stored_dtype_differs);
