@@ -220,6 +220,8 @@ dlc_lexpr *dlc_lx_binary(dlc_lmodule *m, dlc_lx_kind k, dlc_lexpr *a,
     case DLC_LX_ADD: return dlc_lx_int(m, a->i + b->i);
     case DLC_LX_SUB: return dlc_lx_int(m, a->i - b->i);
     case DLC_LX_MUL: return dlc_lx_int(m, a->i * b->i);
+    case DLC_LX_MIN: return dlc_lx_int(m, a->i < b->i ? a->i : b->i);
+    case DLC_LX_MAX: return dlc_lx_int(m, a->i > b->i ? a->i : b->i);
     default: break;
     }
   }

@@ -188,7 +188,8 @@ dlc_lexpr *dlc_lx_const(dlc_lmodule *m, dlc_dtype t, double v);
 dlc_lexpr *dlc_lx_var(dlc_lmodule *m, dlc_lvar *v);
 dlc_lexpr *dlc_lx_load(dlc_lmodule *m, dlc_lbuf *b, dlc_lexpr *index);
 dlc_lexpr *dlc_lx_unary(dlc_lmodule *m, dlc_lx_kind k, dlc_lexpr *a);
-/* Binary arithmetic; with two integer constants it folds. dtype = a's. */
+/* Binary arithmetic; add, sub, mul, min and max of two i64 constants fold.
+ * dtype = a's. */
 dlc_lexpr *dlc_lx_binary(dlc_lmodule *m, dlc_lx_kind k, dlc_lexpr *a,
                          dlc_lexpr *b);
 dlc_lexpr *dlc_lx_cast(dlc_lmodule *m, dlc_dtype to, dlc_lexpr *a);

@@ -212,11 +212,15 @@ static dlc_lstmt *prefetch_b(dlc_gemm *G, tile *t) {
     return NULL;
   int64_t pl = per_line(G);
   if (t->b_local && t->k_inside) {
-    int64_t lines = tile_lines(G, t);
-    dlc_lexpr *r = dlc_lower_at_most(m, ADD(ADD(t->k0, INT(t->ks)), VAR(t->k)), G->K - 1);
-    dlc_lexpr *c = ADD(MUL(t->jt, INT(NR)), MUL(dlc_lx_binary(m, DLC_LX_REM, t->it, INT(lines)), INT(pl)));
-    /* r < K and c < N: inside B without another clamp */
-    return dlc_ls_prefetch(m, G->B, ADD(G->b_off, ADD(MUL(r, INT(G->ldb)), c)));
+    int64_t lines = tile_lines(G, t), last_tile = (G->N + NR - 1) / NR - 1;
+    /* in the last K block, the next column tile's first block (the
+     * thread's next tile, mostly), whose copy would otherwise start cold */
+    dlc_lexpr *r = sel(m, t->last, VAR(t->k),
+                       dlc_lower_at_most(m, ADD(ADD(t->k0, INT(t->ks)), VAR(t->k)), G->K - 1));
+    dlc_lexpr *jt = sel(m, t->last, dlc_lower_at_most(m, ADD(t->jt, INT(1)), last_tile), t->jt);
+    dlc_lexpr *c = ADD(MUL(jt, INT(NR)), MUL(dlc_lx_binary(m, DLC_LX_REM, t->it, INT(lines)), INT(pl)));
+    dlc_lexpr *at = ADD(G->b_off, ADD(MUL(r, INT(G->ldb)), c));
+    return dlc_ls_prefetch(m, G->B, dlc_lower_at_most(m, at, dlc_type_numel(&G->B->type) - 1));
   }
   if (!G->b_packed || (int64_t)dlc_type_bytes(&G->B->type) < PREFETCH_MIN_BYTES)
     return NULL;

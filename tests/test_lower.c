@@ -941,7 +941,8 @@ static long text_find(const char *text, long from, const char *needle) {
 
 /* Matrix products with column tiles first prefetch what they read next:
  * packed constant B, the next block of its panels (k0); B from memory
- * copied per column tile (small A), rows of its next K block (k1); K
+ * copied per column tile (small A), rows of its next K block, and in the
+ * last K block the next column tile's first (k1, 4 column tiles); K
  * blocks outside the column tiles, the next row tile of C (k2). A small
  * packed B (k3) stays in cache: no prefetch. */
 START_TEST(gemm_prefetches) {
@@ -962,7 +963,10 @@ START_TEST(gemm_prefetches) {
   long k1 = text_find(got, 0, "kernel k1_"), k2 = text_find(got, 0, "kernel k2_");
   long k3 = text_find(got, 0, "kernel k3_");
   long pw = text_find(got, 0, "prefetch w.packed[min(");
-  long pb = text_find(got, 0, "prefetch b[((min(");
+  long pb = text_find(got, 0, "prefetch b[min(((");
+  /* the last block (of 2) asks for the next column tile's rows 0.. */
+  long wrap = pb < 0 ? -1 : text_find(got, pb, "+ 1), 3), ");
+  long eol = pb < 0 ? -1 : text_find(got, pb, "\n");
   /* only the first 3 row tiles of a column tile ask for B's next block */
   long first3 = text_find(got, k1, "in 0..3 serial {");
   long rest = text_find(got, k1, "in 0..22 serial {");
@@ -974,6 +978,7 @@ START_TEST(gemm_prefetches) {
   ck_assert(k1 > 0 && k2 > k1 && k3 > k2);
   ck_assert(pw > 0 && pw < k1);
   ck_assert(pb > k1 && pb < k2);
+  ck_assert(wrap > pb && wrap < eol);
   ck_assert(first3 > k1 && first3 < pb && rest > pb && rest < k2);
   ck_assert(next_copy > rest && pb2 > next_copy); /* none in the later row tiles' loop */
   ck_assert(pc > k2 && pc < k3);
