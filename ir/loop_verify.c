@@ -13,24 +13,52 @@ typedef struct ctx {
   dlc_status st;
 } ctx;
 
-/* Whether loop s is the plain nest of its dlc_lgemm: rows over i, then
- * one loop over j; the operands are the nest's to read. */
-static bool product_nest(const dlc_lstmt *s) {
-  const dlc_lgemm *g = s->gemm;
-  const dlc_lstmt *j = s->body;
-  return g->i == s->var && g->M == s->extent && j && !j->next && j->kind == DLC_LS_LOOP &&
-         j->var == g->j && j->extent == g->N && g->K >= 1 && g->A && g->B && g->C &&
-         g->value && g->value->dtype == g->C->type.dtype;
+/* Loop s if it runs over v with n iterations (and, when `sole`, is the
+ * only statement of its block), else NULL. */
+static const dlc_lstmt *loop_over(const dlc_lstmt *s, const dlc_lvar *v, int64_t n, bool sole) {
+  return s && (!sole || !s->next) && s->kind == DLC_LS_LOOP && s->var == v && s->extent == n
+             ? s
+             : NULL;
 }
 
-/* Whether loop s is the plain nest of its dlc_lconv: images over n, then
- * output blocks over ocb. */
+/* Whether block b is `acc = 0; <a loop over the sum>; out[...] = value`
+ * with acc assigned in the sum and the value the record's. */
+static bool sum_and_store(const dlc_lstmt *b, const dlc_lvar *acc, const dlc_lbuf *out,
+                          const dlc_lexpr *value) {
+  if (!b || b->kind != DLC_LS_ASSIGN || b->var != acc ||
+      (b->value->kind != DLC_LX_FCONST && b->value->kind != DLC_LX_ICONST))
+    return false;
+  const dlc_lstmt *sum = b->next, *st = sum ? sum->next : NULL;
+  return sum && sum->kind == DLC_LS_LOOP && st && !st->next && st->kind == DLC_LS_STORE &&
+         st->buf == out && st->value == value;
+}
+
+/* Whether loop s is the plain nest its dlc_lgemm describes: rows over i,
+ * columns over j, then the sum over K into acc and the store of value. */
+static bool product_nest(const dlc_lstmt *s) {
+  const dlc_lgemm *g = s->gemm;
+  const dlc_lstmt *j = loop_over(s, g->i, g->M, false);
+  j = j ? loop_over(j->body, g->j, g->N, true) : NULL;
+  if (s->conv || !j || !g->A || !g->B || !g->C || !g->value ||
+      !sum_and_store(j->body, g->acc, g->C, g->value))
+    return false;
+  const dlc_lstmt *k = j->body->next;
+  return k->extent == g->K && k->body && !k->body->next && k->body->kind == DLC_LS_ASSIGN &&
+         k->body->var == g->acc;
+}
+
+/* Whether loop s is the plain nest its dlc_lconv describes: images, output
+ * blocks, rows, columns and lanes, then the sum into acc and the store of
+ * value. */
 static bool conv_nest(const dlc_lstmt *s) {
   const dlc_lconv *r = s->conv;
-  const dlc_lstmt *b = s->body;
-  return !s->gemm && r->n == s->var && r->N == s->extent && b && !b->next &&
-         b->kind == DLC_LS_LOOP && b->var == r->ocb && b->extent == r->MB && r->X && r->W &&
-         r->Y && r->value && r->value->dtype == r->Y->type.dtype;
+  const dlc_lstmt *l = loop_over(s, r->n, r->N, false);
+  l = l ? loop_over(l->body, r->ocb, r->MB, true) : NULL;
+  l = l ? loop_over(l->body, r->oh, r->OH, true) : NULL;
+  l = l ? loop_over(l->body, r->ow, r->OW, true) : NULL;
+  l = l ? loop_over(l->body, r->l, r->ob, true) : NULL;
+  return !s->gemm && l && r->X && r->W && r->Y && r->value &&
+         sum_and_store(l->body, r->acc, r->Y, r->value);
 }
 
 static void fail(ctx *c, const char *what) {

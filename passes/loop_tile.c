@@ -7,8 +7,9 @@
  *
  * - A constant operand that is one matrix for the whole nest is repacked
  *   at compile time into the order the tiles read it.
- * - Otherwise, when the nest is not inside a parallel loop (its scratch is
- *   then the kernel's alone), an operand read from memory may be copied
+ * - Otherwise, when the nest is not inside a loop marked parallel (a
+ *   matmul's batches; its scratch is then the kernel's alone, and not
+ *   copied again for every batch), an operand read from memory may be copied
  *   into panels at run time, into a temporary this pass adds (placed later
  *   by the plan pass, and shared by the products of one kernel, which run
  *   one after another):
@@ -96,8 +97,10 @@ static dlc_lbuf *scratch(tiling *T, dlc_lbuf **slot, const char *what, dlc_dtype
   return *slot;
 }
 
-/* How many elements of B's run-time panels G needs (0: none). */
-static int64_t pack_b_numel(const dlc_gemm *G, const dlc_lgemm *g) {
+/* How many elements of B's run-time panels G needs (0: none); `parallel`:
+ * its tiles are shared among threads (only then are a small A's column
+ * tiles cut into blocks of rows, which read B packed whole). */
+static int64_t pack_b_numel(const dlc_gemm *G, const dlc_lgemm *g, bool parallel) {
   if (G->b_packed || G->B->kind == DLC_BUF_CONST || G->M < PACK_B_MIN_ROWS)
     return 0;
   if (!dlc_gemm_cols_first(G->M, G->N))
@@ -105,7 +108,8 @@ static int64_t pack_b_numel(const dlc_gemm *G, const dlc_lgemm *g) {
   if (g->b_chunked)
     return 0;
   if (dlc_gemm_small_a(G->M, G->K, (int64_t)dlc_dtype_size(G->C->type.dtype)))
-    return dlc_gemm_split_rows(G->M, G->N) ? dlc_gemm_packed_b_numel(G->K, G->N) : 0;
+    return parallel && dlc_gemm_split_rows(G->M, G->N) ? dlc_gemm_packed_b_numel(G->K, G->N)
+                                                        : 0;
   return dlc_gemm_kpanel_numel(G->K, G->N);
 }
 
@@ -150,7 +154,7 @@ static dlc_lstmt *tile(tiling *T, const dlc_lstmt *s, bool in_par) {
   }
   if (!in_par) {
     dlc_dtype dt = G.C->type.dtype;
-    int64_t nb = pack_b_numel(&G, g);
+    int64_t nb = pack_b_numel(&G, g, s->loop_kind == DLC_LOOP_PARALLEL);
     if (nb)
       G.pack_into = scratch(T, &T->pack_b, "packed", dt, nb);
     if (pack_a_pays(&G))
@@ -183,7 +187,7 @@ static void walk(tiling *T, dlc_lstmt **link, bool in_par) {
       continue;
     }
     if (s->kind == DLC_LS_LOOP)
-      walk(T, &s->body, in_par || (s->loop_kind == DLC_LOOP_PARALLEL && s->extent > 1));
+      walk(T, &s->body, in_par || s->loop_kind == DLC_LOOP_PARALLEL);
     link = &s->next;
   }
 }

@@ -152,8 +152,9 @@ static bool has_pad(const dlc_attrs *a) {
   return a->pad[0] || a->pad[1] || a->pad[2] || a->pad[3];
 }
 
-/* A depthwise convolution on channel blocks reads x itself: its border
- * tiles test their positions (lower_conv_nchwc.c). */
+/* A depthwise convolution on channel blocks reads x itself: its plain
+ * nest tests every position it reads, and its tiles (tile_conv.c) those at
+ * the border. */
 static bool pads_in_place(const dlc_node *n) {
   return n->op == DLC_OP_CONV2D_NCHWC && n->attr.groups > 1;
 }
@@ -207,8 +208,8 @@ static dlc_lstmt *pad_copy(lower *L, dlc_lbuf *X, dlc_lbuf *P, const dlc_attrs *
  * Y[n] (M x P, P = OH*OW) = W (M x Kc, Kc = C*kH*kW) times col (Kc x P),
  * where col[(c*kH + p)*kW + q][oh*OW + ow] = x[n, c, oh*sh + p*dh,
  * ow*sw + q*dw] (from the padded copy). A 1x1 convolution with stride 1
- * and no padding reads x itself as col. The weights are packed into tiles
- * at compile time. */
+ * and no padding reads x itself as col. The product is left as its plain
+ * nest; the tile pass packs the weights for its tiles at compile time. */
 
 static bool conv_is_pointwise(const dlc_node *n) {
   const dlc_attrs *a = &n->attr;

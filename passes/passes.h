@@ -26,7 +26,8 @@ typedef struct dlc_pass_options {
   const char *print_after; /* or after this pass only (NULL: none) */
   FILE *print_out;         /* where to print (NULL: stderr) */
   bool verify_each;        /* run dlc_graph_verify after each pass */
-  /* loop passes: skip tile, leaving matrix products as their plain nests */
+  /* loop passes: skip tile, leaving matrix products and convolutions on
+   * channel blocks as their plain nests */
   bool no_tile;
 } dlc_pass_options;
 

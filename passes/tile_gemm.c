@@ -205,7 +205,9 @@ static int64_t tile_lines(const dlc_gemm *G, const tile *t) {
  *   values a step.
  * - B copied from memory into the tile's panel (small A): row k of the next
  *   K block, line it % lines of the tile's columns; the first `lines` row
- *   tiles cover the block, and cf_rows gives the others (no_pf_b) none. */
+ *   tiles cover the block, and cf_rows gives the others (no_pf_b) none. In
+ *   the last K block, row k of the next column tile's first block (the
+ *   thread's next tile, mostly), whose copy would otherwise start cold. */
 static dlc_lstmt *prefetch_b(dlc_gemm *G, tile *t) {
   dlc_lmodule *m = G->m;
   if (!t->it0 || t->nit + t->rem_rows < 1 || t->no_pf_b)

@@ -165,8 +165,12 @@ START_TEST(test_option_errors) {
     ck_assert_str_eq(out, cases[i].msg);
     free(out);
   }
-  const char *none[] = {DLCC_BIN, NULL};
+  const char *both[] = {DLCC_BIN, "--no-tile", "--print-after=tile", mlp, NULL};
   char *out = NULL;
+  ck_assert_int_eq(tu_run(both, &out), 1);
+  ck_assert_str_eq(out, "dlcc: error: --print-after=tile with --no-tile: the tile pass does not run\n");
+  free(out);
+  const char *none[] = {DLCC_BIN, NULL};
   ck_assert_int_eq(tu_run(none, &out), 1);
   ck_assert_str_eq(out, "dlcc: error: no input file (see dlcc --help)\n");
   free(out);
@@ -175,8 +179,8 @@ START_TEST(test_option_errors) {
   for (const char *const *f = (const char *const[]){"-o FILE", "-O0", "--emit=KIND", "--weights=FILE",
                                                      "--target=TRIPLE", "--cpu=NAME", "--print-after-all",
                                                      "--print-after=PASS", "fold", "cse", "dce",
-                                                     "loop passes", "parallelize", "vectorize", "unroll", "plan",
-                                                     NULL};
+                                                     "loop passes", "tile", "parallelize", "vectorize", "unroll", "plan",
+                                                     "--no-tile", NULL};
        *f; f++)
     ck_assert_msg(strstr(out, *f) != NULL, "--help lacks %s", *f);
   free(out);

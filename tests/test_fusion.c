@@ -986,6 +986,10 @@ END_TEST
 START_TEST(e2e_o0) { e2e_run_threaded(&cases[_i], 0, false); }
 END_TEST
 
+/* the fused chains as the stored values of the plain nests (--no-tile) */
+START_TEST(plain_nests) { e2e_run_plain(&cases[_i]); }
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("fusion");
   TCase *t = tcase_create("passes");
@@ -1023,5 +1027,9 @@ int main(void) {
   tcase_add_test(t, layout_not_when_channels_do_not_block);
   suite_add_tcase(s, t);
   suite_add_tcase(s, e2e_loop_tcase("e2e", e2e_o2, e2e_o0, NCASES));
+  TCase *plain = tcase_create("plain");
+  tcase_set_timeout(plain, 120);
+  tcase_add_loop_test(plain, plain_nests, 0, NCASES);
+  suite_add_tcase(s, plain);
   return e2e_run_suite(s);
 }

@@ -267,6 +267,17 @@ static const e2e_case cases[] = {
      "k0_matmul k1_matmul[wk.packed] k2_matmul k3_matmul k4_matmul[wa.packed] k5_matmul k6_matmul "
      "k7_matmul[w1k.packed] k8_matmul[a1k.packed]",
      -1, 1, RM, NULL},
+    /* batches with a leading 1 (as attention exports have them): the
+     * loop over the first batch dim runs once and the others inside it */
+    {"mm_batched_lead1",
+     "input q : f32[1,3,24,100]\n"
+     "input k : f32[1,3,100,150]\n"
+     "input b : f32[150]\n"
+     "input r : f32[1,2,17,33]\n"
+     "input s : f32[1,1,33,200]\n"
+     "output y = q @ k + b\n"
+     "output z = relu(r @ s)\n",
+     NULL, -1, 1, RM, NULL},
     {"mm_i32",
      "input xa : i32[13,523]\n"
      "input wa : i32[523,49]\n"

@@ -1124,15 +1124,123 @@ START_TEST(tile_replaces_the_conv_nest) {
 }
 END_TEST
 
+/* dlc_lx_subst rebuilds only what reads a replaced variable, with the
+ * builders' folding, and keeps dtypes (casts, comparisons, selects). */
+START_TEST(subst_replaces_variables) {
+  m = dlc_lmodule_new("s", 0, 0);
+  dlc_lvar *i = dlc_lvar_new(m, DLC_I64, "i"), *j = dlc_lvar_new(m, DLC_I64, "i");
+  dlc_lvar *f = dlc_lvar_new(m, DLC_F32, "v");
+  dlc_type t = tu_ty(DLC_F32, 1, 8);
+  dlc_lbuf *b = dlc_lmodule_add_buf(m, DLC_BUF_INPUT, "b", &t);
+  dlc_lexpr *I = dlc_lx_var(m, i), *J = dlc_lx_var(m, j), *F = dlc_lx_var(m, f);
+  dlc_lexpr *idx = dlc_lx_binary(m, DLC_LX_ADD, dlc_lx_binary(m, DLC_LX_MUL, I, dlc_lx_int(m, 4)), J);
+  dlc_lexpr *e = dlc_lx_select(
+      m, dlc_lx_cmp(m, DLC_LX_LT, I, dlc_lx_int(m, 1)),
+      dlc_lx_binary(m, DLC_LX_ADD, F, dlc_lx_load(m, b, idx)),
+      dlc_lx_binary(m, DLC_LX_MAX, F, dlc_lx_cast(m, DLC_F32, J)));
+  dlc_lvar *vars[3] = {i, j, f};
+  dlc_lexpr *with[3] = {dlc_lx_int(m, 1), dlc_lx_int(m, 3), dlc_lx_float(m, DLC_F32, 2)};
+  /* nothing read: the same expression */
+  dlc_lvar *other = dlc_lvar_new(m, DLC_I64, "i");
+  ck_assert_ptr_eq(dlc_lx_subst(m, e, 1, &other, with), e);
+  /* every variable replaced; the load's index folds to 1*4 + 3 */
+  dlc_lexpr *r = dlc_lx_subst(m, e, 3, vars, with);
+  ck_assert_int_eq(r->kind, DLC_LX_SELECT);
+  ck_assert_int_eq(r->dtype, DLC_F32);
+  ck_assert_int_eq(r->a[0]->kind, DLC_LX_LT);
+  ck_assert_ptr_eq(r->a[0]->a[0], with[0]);
+  ck_assert_int_eq(r->a[1]->kind, DLC_LX_ADD);
+  ck_assert_ptr_eq(r->a[1]->a[0], with[2]);
+  ck_assert_int_eq(r->a[1]->a[1]->kind, DLC_LX_LOAD);
+  ck_assert_int_eq(r->a[1]->a[1]->a[0]->i, 7);
+  dlc_lexpr *mx = r->a[2];
+  ck_assert_int_eq(mx->kind, DLC_LX_MAX);
+  ck_assert_int_eq(mx->a[1]->kind, DLC_LX_CAST);
+  ck_assert_int_eq(mx->a[1]->dtype, DLC_F32);
+  ck_assert_ptr_eq(mx->a[1]->a[0], with[1]);
+  /* the index folds to a constant: 1*4 + 3; min and max of constants too */
+  dlc_lexpr *li = dlc_lx_subst(m, idx, 3, vars, with);
+  ck_assert_int_eq(li->kind, DLC_LX_ICONST);
+  ck_assert_int_eq(li->i, 7);
+  ck_assert_int_eq(dlc_lx_binary(m, DLC_LX_MIN, li, dlc_lx_int(m, 5))->i, 5);
+  ck_assert_int_eq(dlc_lx_binary(m, DLC_LX_MAX, li, dlc_lx_int(m, 5))->i, 7);
+  /* i = j: a comparison stays a bool */
+  dlc_lexpr *jj[1] = {J};
+  dlc_lexpr *c = dlc_lx_subst(m, e->a[0], 1, &i, jj);
+  ck_assert_int_eq(c->kind, DLC_LX_LT);
+  ck_assert_int_eq(c->dtype, DLC_BOOL);
+  ck_assert_ptr_eq(c->a[0], J);
+}
+END_TEST
+
+/* The first product or conv loop in k's body (depth first), or NULL. */
+static dlc_lstmt *marked_loop(dlc_lstmt *s) {
+  for (; s; s = s->next) {
+    if (s->kind != DLC_LS_LOOP)
+      continue;
+    if (s->gemm || s->conv)
+      return s;
+    dlc_lstmt *in = marked_loop(s->body);
+    if (in)
+      return in;
+  }
+  return NULL;
+}
+
+static void expect_nest_error(const char *kernel, const char *what) {
+  char want[256];
+  snprintf(want, sizeof want,
+           "error: internal: loop verifier: kernel %s: a %s loop is not the plain nest its "
+           "record describes\n",
+           kernel, what);
+  ck_assert_int_eq(dlc_lmodule_verify(m, tu_fx.sink.d), DLC_ERROR);
+  ck_assert_str_eq(tu_sink_text(&tu_fx.sink), want);
+}
+
+/* The verifier holds a marked nest to its record: the sum's length and the
+ * stored value for a product, the loops' extents for a convolution. */
+START_TEST(verify_nest_against_record) {
+  program("input x : f32[3,5]\ninput w : f32[5,4]\noutput y = x @ w\n");
+  m = dlc_lower_to_loops(tu_fx.g, tu_fx.sink.d);
+  ck_assert_ptr_nonnull(m);
+  dlc_lstmt *p = marked_loop(m->kernels[0]->body);
+  ck_assert(p && p->gemm);
+  p->gemm->K = 6;
+  expect_nest_error("k0_matmul", "product");
+  p->gemm->K = 5;
+  tu_sink_close(&tu_fx.sink);
+  tu_sink_open(&tu_fx.sink);
+  ck_assert_int_eq(dlc_lmodule_verify(m, tu_fx.sink.d), DLC_OK);
+  dlc_lexpr *v = p->gemm->value;
+  p->gemm->value = dlc_lx_unary(m, DLC_LX_NEG, v);
+  expect_nest_error("k0_matmul", "product");
+  dlc_lmodule_free(m);
+  tu_sink_close(&tu_fx.sink);
+  tu_sink_open(&tu_fx.sink);
+  program("input x : f32[1,4,3,3]\nweight w : f32[4,1,3,3] = random(seed=1)\n"
+          "output y = to_nchw(conv2d_nchwc(to_nchwc(x, block=2), w, groups=4, pad=1, "
+          "block=2))\n");
+  m = dlc_lower_to_loops(tu_fx.g, tu_fx.sink.d);
+  ck_assert_ptr_nonnull(m);
+  p = marked_loop(m->kernels[1]->body);
+  ck_assert(p && p->conv);
+  p->conv->OW = 4;
+  expect_nest_error("k1_conv2d_nchwc", "conv");
+}
+END_TEST
+
 /* The products a kernel runs one after another share what tile makes for
  * them: a convolution of two images through im2col is a product per
  * image, which read one packed copy of the weights and copy B into one
  * run-time buffer (rows first: 32 channels over 64 positions). In a
- * parallel loop (batched matmul) no run-time buffer is made. */
+ * parallel loop (batched matmul) no run-time buffer is made. Kernels
+ * reading one weight share its packed copy. */
 START_TEST(tile_shares_packs_within_a_kernel) {
   program("input x : f32[2,16,8,8]\nweight w : f32[32,16,3,3] = random(seed=1)\n"
           "input a : f32[4,64,128]\ninput c : f32[4,128,96]\n"
-          "output y = conv2d(x, w, pad=1)\noutput z = a @ c\n");
+          "input u : f32[5,144]\ninput v : f32[7,144]\nweight wm : f32[144,20] = random(seed=2)\n"
+          "output y = conv2d(x, w, pad=1)\noutput z = a @ c\n"
+          "output p = u @ wm\noutput q = v @ wm\n");
   lower();
   int products = 0, packed = 0, scratch = 0;
   for (int i = 0; i < m->nbufs; i++) {
@@ -1145,6 +1253,13 @@ START_TEST(tile_shares_packs_within_a_kernel) {
   free(got);
   ck_assert_int_eq(packed, 1);
   ck_assert_int_eq(scratch, 1);
+  /* two kernels reading one weight share its packed copy */
+  int wm = 0;
+  for (int i = 0; i < m->nbufs; i++)
+    wm += strcmp(m->bufs[i]->name, "wm.packed") == 0;
+  ck_assert_int_eq(wm, 1);
+  ck_assert(is_param(kernel("k2_matmul"), buf("wm.packed")));
+  ck_assert(is_param(kernel("k3_matmul"), buf("wm.packed")));
   dlc_lbuf *pb = buf("k0_conv2d.packed");
   ck_assert_int_eq(dlc_type_numel(&pb->type), 144 * 96); /* K x N rounded to the tile */
   ck_assert_int_ge(products, 2);
@@ -1472,6 +1587,8 @@ static Suite *suite(void) {
   tcase_add_test(t, tile_replaces_the_plain_nest);
   tcase_add_test(t, tile_replaces_the_conv_nest);
   tcase_add_test(t, tile_shares_packs_within_a_kernel);
+  tcase_add_test(t, subst_replaces_variables);
+  tcase_add_test(t, verify_nest_against_record);
   tcase_add_test(t, verify_product_not_its_nest);
   tcase_add_test(t, verify_conv_not_its_nest);
   tcase_add_test(t, verify_load_index_not_i64);

@@ -38,8 +38,9 @@ static void usage(FILE *f) {
       "  --print-after-all     print the IR after every pass to standard error\n"
       "  --print-after=PASS    print the IR after PASS (a graph pass, lower or a\n"
       "                        loop pass)\n"
-      "  --no-tile             skip the tile pass: matrix products run as their\n"
-      "                        plain nests (slow; to check the tiles against)\n"
+      "  --no-tile             skip the tile pass: matrix products and blocked\n"
+      "                        convolutions run as their plain nests (slow; to\n"
+      "                        check the tiles against)\n"
       "  --help                show this help and exit\n"
       "  --version             show the version and target and exit\n"
       "\n"
@@ -143,6 +144,10 @@ int main(int argc, char **argv) {
   if (optind != argc - 1) {
     fprintf(stderr, optind == argc ? "dlcc: error: no input file (see dlcc --help)\n"
                                    : "dlcc: error: more than one input file\n");
+    return 1;
+  }
+  if (o.no_tile && o.print_after && strcmp(o.print_after, "tile") == 0) {
+    fprintf(stderr, "dlcc: error: --print-after=tile with --no-tile: the tile pass does not run\n");
     return 1;
   }
   o.input = argv[optind];
