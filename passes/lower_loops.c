@@ -408,8 +408,13 @@ static void lower_matmul(lower *L, const dlc_node *n, dlc_kernel *k) {
   }
   int64_t batch = dlc_lower_prod(tc->dims, 0, nb);
   dlc_lstmt *body = dlc_lower_product(L, k, G, at ? mm_epilogue : NULL, at, batch < 2);
+  /* threads share the outermost batch dim with more than one batch (an
+   * attention export's [1,12,128,64] has its heads in the second) */
+  int par = 0;
+  while (par < nb - 1 && tc->dims[par] == 1)
+    par++;
   for (int d = nb - 1; d >= 0; d--)
-    body = dlc_ls_loop(m, bv[d], tc->dims[d], d == 0 ? DLC_LOOP_PARALLEL : DLC_LOOP_SERIAL, body);
+    body = dlc_ls_loop(m, bv[d], tc->dims[d], d == par ? DLC_LOOP_PARALLEL : DLC_LOOP_SERIAL, body);
   k->body = body;
 }
 

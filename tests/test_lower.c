@@ -1234,13 +1234,15 @@ END_TEST
  * image, which read one packed copy of the weights and copy B into one
  * run-time buffer (rows first: 32 channels over 64 positions). In a
  * parallel loop (batched matmul) no run-time buffer is made. Kernels
- * reading one weight share its packed copy. */
+ * reading one weight share its packed copy. A batched matmul's threads
+ * share its first batch dim with more than one batch. */
 START_TEST(tile_shares_packs_within_a_kernel) {
   program("input x : f32[2,16,8,8]\nweight w : f32[32,16,3,3] = random(seed=1)\n"
           "input a : f32[4,64,128]\ninput c : f32[4,128,96]\n"
           "input u : f32[5,144]\ninput v : f32[7,144]\nweight wm : f32[144,20] = random(seed=2)\n"
           "output y = conv2d(x, w, pad=1)\noutput z = a @ c\n"
-          "output p = u @ wm\noutput q = v @ wm\n");
+          "output p = u @ wm\noutput q = v @ wm\n"
+          "input e : f32[1,3,20,30]\ninput f : f32[1,3,30,40]\noutput h = e @ f\n");
   lower();
   int products = 0, packed = 0, scratch = 0;
   for (int i = 0; i < m->nbufs; i++) {
@@ -1260,6 +1262,10 @@ START_TEST(tile_shares_packs_within_a_kernel) {
   ck_assert_int_eq(wm, 1);
   ck_assert(is_param(kernel("k2_matmul"), buf("wm.packed")));
   ck_assert(is_param(kernel("k3_matmul"), buf("wm.packed")));
+  /* threads share the first batch dim with more than one batch */
+  const dlc_lstmt *b0 = kernel("k4_matmul")->body;
+  ck_assert(b0->kind == DLC_LS_LOOP && b0->extent == 1 && b0->loop_kind == DLC_LOOP_SERIAL);
+  ck_assert(b0->body->extent == 3 && b0->body->loop_kind == DLC_LOOP_PARALLEL);
   dlc_lbuf *pb = buf("k0_conv2d.packed");
   ck_assert_int_eq(dlc_type_numel(&pb->type), 144 * 96); /* K x N rounded to the tile */
   ck_assert_int_ge(products, 2);
