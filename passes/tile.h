@@ -34,6 +34,9 @@ typedef struct dlc_gemm {
  * over column tiles (or row tiles, or blocks of both) is parallel, and so
  * is the row loop of a narrow last column tile outside it. */
 dlc_lstmt *dlc_tile_gemm(dlc_gemm *G, dlc_kernel *k, bool parallel);
+/* A new constant of numel zeros of src's dtype, named "<src>.<suffix>",
+ * for a packed copy of src (its data is the module's, to fill in). */
+dlc_lbuf *dlc_tile_const(dlc_lmodule *m, const dlc_lbuf *src, int64_t numel, const char *suffix);
 /* Constant operands repacked at compile time into the tiles' order. */
 dlc_lbuf *dlc_gemm_pack_a(dlc_lmodule *m, const dlc_lbuf *A, int64_t M, int64_t K);
 dlc_lbuf *dlc_gemm_pack_b(dlc_lmodule *m, const dlc_lbuf *B, int64_t K, int64_t N);

@@ -94,10 +94,9 @@ static dlc_lbuf *pack_weights(conv *c, const dlc_lbuf *W) {
   dlc_lmodule *m = c->m;
   bool dw = c->r->depthwise;
   int64_t C = c->CB * c->ib, M = c->MB * c->ob, Kc = (dw ? 1 : C) * c->KH * c->KW;
-  dlc_type t = {.dtype = W->type.dtype, .rank = 1, .dims = {M * Kc}};
-  size_t es = dlc_dtype_size(t.dtype);
-  char *p = dlc_arena_alloc(m->arena, dlc_type_bytes(&t));
-  memset(p, 0, dlc_type_bytes(&t));
+  dlc_lbuf *b = dlc_tile_const(m, W, M * Kc, "nchwc");
+  size_t es = dlc_dtype_size(b->type.dtype);
+  char *p = (char *)b->data;
   const char *src = W->data; /* a constant without data holds zeros */
   for (int64_t o = 0; src && o < M; o++) {
     int64_t jt = o / (c->nb * c->ob), col = o % (c->nb * c->ob);
@@ -113,9 +112,6 @@ static dlc_lbuf *pack_weights(conv *c, const dlc_lbuf *W) {
           memcpy(p + (size_t)to * es, src + (size_t)from * es, es);
         }
   }
-  dlc_lbuf *b = dlc_lmodule_add_buf(m, DLC_BUF_CONST,
-                                    dlc_arena_printf(m->arena, "%s.nchwc", W->name), &t);
-  b->data = p;
   return b;
 }
 

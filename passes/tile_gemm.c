@@ -24,40 +24,42 @@ static dlc_lexpr *sel(dlc_lmodule *m, dlc_lexpr *c, dlc_lexpr *a, dlc_lexpr *b) 
 
 /* ---- packing constant operands ---- */
 
+dlc_lbuf *dlc_tile_const(dlc_lmodule *m, const dlc_lbuf *src, int64_t numel, const char *suffix) {
+  dlc_type t = {.dtype = src->type.dtype, .rank = 1, .dims = {numel}};
+  char *p = dlc_arena_alloc(m->arena, dlc_type_bytes(&t));
+  memset(p, 0, dlc_type_bytes(&t));
+  dlc_lbuf *b = dlc_lmodule_add_buf(m, DLC_BUF_CONST,
+                                    dlc_arena_printf(m->arena, "%s.%s", src->name, suffix), &t);
+  b->data = p;
+  return b;
+}
+
 /* B[K,N] as panels of NR columns: Bp[(jt*K + k)*NR + c] = B[k, jt*NR + c],
  * zero past N. */
 dlc_lbuf *dlc_gemm_pack_b(dlc_lmodule *m, const dlc_lbuf *B, int64_t K, int64_t N) {
   int64_t nt = (N + NR - 1) / NR;
-  dlc_type t = {.dtype = B->type.dtype, .rank = 1, .dims = {nt * K * NR}};
-  size_t es = dlc_dtype_size(t.dtype);
-  char *p = dlc_arena_alloc(m->arena, dlc_type_bytes(&t));
-  memset(p, 0, dlc_type_bytes(&t));
+  dlc_lbuf *b = dlc_tile_const(m, B, nt * K * NR, "packed");
+  size_t es = dlc_dtype_size(b->type.dtype);
+  char *p = (char *)b->data;
   const char *src = B->data; /* a constant without data holds zeros */
   for (int64_t jt = 0; src && jt < nt; jt++)
     for (int64_t k = 0; k < K; k++) {
       int64_t w = N - jt * NR < NR ? N - jt * NR : NR;
       memcpy(p + ((jt * K + k) * NR) * es, src + (k * N + jt * NR) * es, (size_t)w * es);
     }
-  dlc_lbuf *b = dlc_lmodule_add_buf(m, DLC_BUF_CONST,
-                                    dlc_arena_printf(m->arena, "%s.packed", B->name), &t);
-  b->data = p;
   return b;
 }
 
 /* A[M,K] as panels of MR rows: Ap[(it*K + k)*MR + r] = A[it*MR + r, k]. */
 dlc_lbuf *dlc_gemm_pack_a(dlc_lmodule *m, const dlc_lbuf *A, int64_t M, int64_t K) {
   int64_t mt = (M + MR - 1) / MR;
-  dlc_type t = {.dtype = A->type.dtype, .rank = 1, .dims = {mt * K * MR}};
-  size_t es = dlc_dtype_size(t.dtype);
-  char *p = dlc_arena_alloc(m->arena, dlc_type_bytes(&t));
-  memset(p, 0, dlc_type_bytes(&t));
+  dlc_lbuf *b = dlc_tile_const(m, A, mt * K * MR, "packed");
+  size_t es = dlc_dtype_size(b->type.dtype);
+  char *p = (char *)b->data;
   const char *src = A->data;
   for (int64_t i = 0; src && i < M; i++)
     for (int64_t k = 0; k < K; k++)
       memcpy(p + (((i / MR) * K + k) * MR + i % MR) * es, src + (i * K + k) * es, es);
-  dlc_lbuf *b = dlc_lmodule_add_buf(m, DLC_BUF_CONST,
-                                    dlc_arena_printf(m->arena, "%s.packed", A->name), &t);
-  b->data = p;
   return b;
 }
 
@@ -102,7 +104,7 @@ static dlc_lexpr *b_at(dlc_gemm *G, tile *t, dlc_lexpr *k, dlc_lexpr *c) {
 
 static dlc_lexpr *c_index(dlc_gemm *G, dlc_lexpr *i, dlc_lexpr *j) {
   dlc_lmodule *m = G->m;
-  return ADD(G->c_off, ADD(MUL(i, INT(G->ldc ? G->ldc : G->N)), j));
+  return ADD(G->c_off, ADD(MUL(i, INT(G->ldc)), j));
 }
 
 static dlc_lvar *ivar(dlc_gemm *G) { return dlc_lvar_new(G->m, DLC_I64, "i"); }
@@ -648,10 +650,6 @@ static dlc_lstmt *pack_a_loops(dlc_gemm *G, dlc_lbuf *into) {
 dlc_lstmt *dlc_tile_gemm(dlc_gemm *G, dlc_kernel *k, bool parallel) {
   dlc_lmodule *m = G->m;
   dlc_lstmt *pack = NULL;
-  if (!G->ldb)
-    G->ldb = G->N;
-  if (!G->lda)
-    G->lda = G->K;
   if (G->pack_a_into && !G->a_packed) {
     dlc_kernel_use(k, G->pack_a_into);
     pack = pack_a_loops(G, G->pack_a_into);
